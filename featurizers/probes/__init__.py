@@ -1,0 +1,1 @@
+"""Probe suites: declarative data files, their loaders, a registry and scoring."""

@@ -1,0 +1,76 @@
+"""Score a model on probe suites: one flat dict of dotted outcome names to floats."""
+
+from __future__ import annotations
+
+import logging
+import time
+from pathlib import Path
+from typing import Mapping
+
+from pydantic import BaseModel, ConfigDict, Field
+from tqdm.auto import tqdm
+
+from featurizers.likelihood import LikelihoodScorer
+from featurizers.loading import LoadedModel
+from featurizers.prompting import Prompter
+from featurizers.probes.base import ScoringContext
+from featurizers.probes.registry import SuiteRegistry, default_registry
+from featurizers.probes.schema import Split
+
+logger = logging.getLogger(__name__)
+
+
+class EvaluationConfig(BaseModel):
+    """What to score and how; saved beside any result it produced."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    suites: list[str] = Field(default_factory=list, description="suite names or family prefixes; empty = all")
+    split: Split = "eval"
+    batch_size: int = Field(default=16, ge=1)
+    user_files: dict[str, str] = Field(default_factory=dict, description="suite name -> user data file")
+
+
+def evaluate_model(loaded: LoadedModel, config: EvaluationConfig | None = None,
+                   registry: SuiteRegistry | None = None, progress: bool = False) -> dict[str, float]:
+    """Score every selected suite; deterministic (no sampling), batched."""
+    config = config or EvaluationConfig()
+    registry = registry or default_registry()
+    names = registry.resolve(config.suites)
+    unknown_files = set(config.user_files) - set(names)
+    if unknown_files:
+        raise ValueError(f"user_files: suite(s) {sorted(unknown_files)} are not among the selected suites {names}")
+    ctx = ScoringContext(
+        scorer=LikelihoodScorer(loaded.model, loaded.tokenizer, batch_size=config.batch_size),
+        prompter=Prompter.for_tokenizer(loaded.tokenizer),
+    )
+    results: dict[str, float] = {}
+    was_training = loaded.model.training
+    loaded.model.eval()
+    try:
+        for name in tqdm(names, desc="probe suites", disable=not progress):
+            started = time.perf_counter()
+            suite = registry.create(name, config.user_files.get(name), config.split)
+            results.update(suite.evaluate(ctx, config.split))
+            results[f"seconds.{name}"] = time.perf_counter() - started
+    finally:
+        loaded.model.train(was_training)
+    return results
+
+
+def headline(results: Mapping[str, float]) -> dict[str, float]:
+    """The headline outcomes (no breakdowns, counts or timings)."""
+    return {k: v for k, v in results.items() if k.count(".") == 1 and not k.startswith(("n_items", "n_tokens", "seconds"))}
+
+
+def user_file_arg(values: list[str]) -> dict[str, str]:
+    """Parse CLI `SUITE=FILE` arguments, naming the bad one."""
+    parsed: dict[str, str] = {}
+    for value in values:
+        if "=" not in value:
+            raise ValueError(f"--data {value!r}: expected SUITE=FILE, e.g. bias.stereotype=pairs.csv")
+        suite, path = value.split("=", 1)
+        if not Path(path).is_file():
+            raise ValueError(f"--data {value!r}: file {path} does not exist")
+        parsed[suite] = path
+    return parsed
