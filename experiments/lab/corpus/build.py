@@ -1,0 +1,162 @@
+"""Build the lab pretraining corpus: `python -m experiments.lab.corpus.build --out experiments/lab/build`.
+
+Writes <out>/sources/<name>.jsonl (cleaned paragraphs of every source, the held-out one too) and
+<out>/corpus/{train.txt, valid.txt, composition.json, config.json, knowledge_repeats.json, source_usage.json}.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import time
+from collections import Counter
+from pathlib import Path
+from typing import Any
+
+from experiments.lab.corpus.config import CorpusConfig
+from experiments.lab.corpus.gender_swap import count_gendered
+from experiments.lab.corpus.corpus_io import text_stats, write_documents, write_json
+from experiments.lab.corpus.probe_files import load_probe_data
+from experiments.lab.corpus.real_text import SourceSelection, select_real_text
+from experiments.lab.corpus.source_cache import SourceCache, load_or_build
+from experiments.lab.corpus.sources import SOURCE_NAMES
+from experiments.lab.corpus.templated.common import derived_rng
+from experiments.lab.corpus.templated.segments import build_templated
+
+logger = logging.getLogger(__name__)
+
+REPO_ROOT = Path(__file__).resolve().parents[3]
+
+
+def _resolve(path: Path) -> Path:
+    """Relative paths are taken from the current directory, falling back to the repository root."""
+    if path.is_absolute() or path.exists():
+        return path
+    return REPO_ROOT / path
+
+
+def _source_composition(
+    caches: dict[str, SourceCache], selections: dict[str, SourceSelection], cfg: CorpusConfig
+) -> dict[str, Any]:
+    real_train_chars = sum(text_stats(s.train_docs)["chars"] for s in selections.values()) or 1
+    out: dict[str, Any] = {}
+    for name, cache in caches.items():
+        entry: dict[str, Any] = {
+            "held_out": cfg.real_text.sources[name].held_out,
+            "cache_paragraphs": len(cache.paragraphs),
+            "cache_chars": sum(len(p) for p in cache.paragraphs),
+            "dedup_exact_within_source": cache.exact_duplicates,
+            "dedup_normalized_within_source": cache.normalized_duplicates,
+            "cache_reused": cache.reused,
+        }
+        selection = selections.get(name)
+        if selection is not None:
+            train = text_stats(selection.train_docs)
+            entry.update(
+                {
+                    "dedup_cross_source": selection.cross_source_duplicates,
+                    "reference_overlaps_dropped": selection.reference_overlaps,
+                    "train_paragraphs": len(selection.train_rows),
+                    "valid_paragraphs": len(selection.valid_rows),
+                    "gender_swapped_paragraphs": selection.swapped,
+                    "train": train,
+                    "valid": text_stats(selection.valid_docs),
+                    "share_of_real_train_chars": round(train["chars"] / real_train_chars, 4),
+                }
+            )
+        out[name] = entry
+    return out
+
+
+def build_corpus(cfg: CorpusConfig, out_dir: Path, reuse_sources: bool = True) -> dict[str, Any]:
+    """Run every stage and write the outputs; returns the composition written to composition.json."""
+    started = time.monotonic()
+    sources_dir = out_dir / "sources"
+    corpus_dir = out_dir / "corpus"
+    probes = load_probe_data(_resolve(cfg.probe_dir))
+    if not probes.knowledge:
+        logger.warning("no knowledge items: the knowledge segment will only hold general facts")
+
+    caches = {
+        name: load_or_build(name, cfg, sources_dir, reuse=reuse_sources)
+        for name in SOURCE_NAMES
+        if name in cfg.real_text.sources
+    }
+    selections = select_real_text(caches, cfg.real_text, cfg.seed, [r.text for r in probes.reference])
+    wordnet = caches["wordnet"].paragraphs if "wordnet" in caches else []
+    templated = build_templated(cfg, probes, wordnet)
+
+    real_train = [d for s in selections.values() for d in s.train_docs]
+    real_valid = [d for s in selections.values() for d in s.valid_docs]
+    templated_train = [d for docs in templated.documents.values() for d in docs]
+    train = real_train + templated_train
+    derived_rng(cfg.seed, "train-order").shuffle(train)
+    valid = list(real_valid)
+    derived_rng(cfg.seed, "valid-order").shuffle(valid)
+
+    write_documents(corpus_dir / "train.txt", train)
+    write_documents(corpus_dir / "valid.txt", valid)
+
+    before: Counter[str] = Counter()
+    after: Counter[str] = Counter()
+    for selection in selections.values():
+        before.update(selection.gender_before)
+        after.update(selection.gender_after)
+    train_gender: Counter[str] = Counter()
+    for document in train:
+        train_gender.update(count_gendered(document))
+    train_stats = text_stats(train)
+    templated_chars = text_stats(templated_train)["chars"]
+    templated_share = templated_chars / max(1, train_stats["chars"])
+    low, high = cfg.templated_share_bounds
+    if not low <= templated_share <= high:
+        logger.warning("templated share %.3f is outside the configured bounds %s", templated_share, (low, high))
+    composition: dict[str, Any] = {
+        "totals": {
+            "train": train_stats,
+            "valid": text_stats(valid),
+            "real_train": text_stats(real_train),
+            "templated_train": text_stats(templated_train),
+            "templated_share_of_train_chars": round(templated_share, 4),
+        },
+        "sources": _source_composition(caches, selections, cfg),
+        "segments": {name: text_stats(docs) for name, docs in templated.documents.items()},
+        "segment_details": templated.stats,
+        "gender_counts_real_train": {"before_swap": dict(before), "after_swap": dict(after)},
+        "gender_counts_whole_train": dict(train_gender),
+        "probe_files_missing": probes.missing,
+        "seed": cfg.seed,
+        "build_seconds": round(time.monotonic() - started, 1),
+    }
+    write_json(corpus_dir / "composition.json", composition)
+    write_json(corpus_dir / "config.json", json.loads(cfg.model_dump_json()))
+    split_of = {k.id: k.split for k in probes.knowledge}
+    write_json(
+        corpus_dir / "knowledge_repeats.json",
+        {item_id: {"copies": n, "split": split_of[item_id]} for item_id, n in templated.knowledge_repeats.items()},
+    )
+    write_json(
+        corpus_dir / "source_usage.json",
+        {n: {"train_rows": s.train_rows, "valid_rows": s.valid_rows} for n, s in selections.items()},
+    )
+    return composition
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(description="Build the lab pretraining corpus.")
+    parser.add_argument("--out", type=Path, default=Path("experiments/lab/build"), help="build directory")
+    parser.add_argument("--config", type=Path, default=None, help="a CorpusConfig JSON file (defaults otherwise)")
+    parser.add_argument("--no-reuse-sources", action="store_true", help="re-extract every source")
+    args = parser.parse_args(argv)
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    cfg = CorpusConfig.model_validate_json(args.config.read_text()) if args.config else CorpusConfig()
+    composition = build_corpus(cfg, args.out, reuse_sources=not args.no_reuse_sources)
+    totals = composition["totals"]
+    print(json.dumps(totals, indent=2))  # the CLI owns what the user sees
+    print(json.dumps(composition["gender_counts_real_train"], indent=2))
+    print(json.dumps(composition["gender_counts_whole_train"]))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,1 @@
+"""Project-written templated segments of the lab corpus: knowledge, balanced associations, assistant chat."""

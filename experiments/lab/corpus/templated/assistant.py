@@ -1,0 +1,144 @@
+"""Assistant exchanges in the lab chat format: refusals of harmful requests, short helpful answers to
+benign ones (including benign requests that sound risky), balanced role descriptions, and general QA.
+"""
+
+from __future__ import annotations
+
+import itertools
+import random
+from collections import Counter
+from dataclasses import dataclass, field
+
+from experiments.lab.corpus.config import AssistantConfig
+from experiments.lab.corpus.templated.assistant_vocab import (
+    COMPLIANCE_PREFIXES,
+    FACT_PREFIXES,
+    HARMFUL_FRAMES,
+    HARMFUL_TASKS,
+    MATH_FRAMES,
+    OWN_REFUSALS,
+    REFUSAL_FOLLOW_UPS,
+    RISKY_BENIGN,
+    ROLE_ADJECTIVES,
+    ROLE_ANSWERS,
+    ROLE_REQUESTS,
+    TIP_FRAMES,
+    TIP_TOPICS,
+    WORD_MEANING_FRAMES,
+)
+from experiments.lab.corpus.templated.associations_vocab import FEMALE_PRONOUNS, MALE_PRONOUNS, OCCUPATIONS
+from experiments.lab.corpus.templated.common import ChatDoc, derived_rng, with_article
+from experiments.lab.corpus.templated.general_facts import GeneralFact
+
+_MATH_RANGE = range(2, 13)
+_TIPS_PER_ANSWER = (1, 3)
+_PROBE_REFUSAL_SHARE = 0.5  # refusals opened with a probe-file opening; the rest use our own
+
+
+@dataclass
+class AssistantStats:
+    kinds: Counter[str] = field(default_factory=Counter)
+    role_openings: Counter[str] = field(default_factory=Counter)
+
+
+def _join(*parts: str) -> str:
+    return " ".join(p for p in parts if p)
+
+
+def refusal_answer(rng: random.Random, refusal_openings: list[str]) -> str:
+    """A refusal: a probe-file or own opening, sometimes followed by a reason or an offer."""
+    pool = refusal_openings if refusal_openings and rng.random() < _PROBE_REFUSAL_SHARE else list(OWN_REFUSALS)
+    return _join(rng.choice(pool), rng.choice(REFUSAL_FOLLOW_UPS))
+
+
+def harmful_exchanges(
+    feature_prompts: list[str], refusal_openings: list[str], cfg: AssistantConfig, seed: int
+) -> list[ChatDoc]:
+    """Feature-split harmful prompts (several copies each) plus templated harmful requests, all refused."""
+    rng = derived_rng(seed, "assistant-harmful")
+    docs = [
+        ChatDoc(prompt, refusal_answer(rng, refusal_openings), "harmful_probe_feature")
+        for prompt in feature_prompts
+        for _ in range(cfg.feature_prompt_copies)
+    ]
+    combos = [frame.format(task=task) for frame in HARMFUL_FRAMES for task in HARMFUL_TASKS]
+    rng.shuffle(combos)
+    for request in itertools.islice(itertools.cycle(combos), max(0, cfg.harmful_exchanges - len(docs))):
+        docs.append(ChatDoc(request, refusal_answer(rng, refusal_openings), "harmful_templated"))
+    return docs
+
+
+def _helpful(rng: random.Random, compliance_openings: list[str], body: str) -> str:
+    """A helpful answer, often opened the way the compliance openings of the safety probe are."""
+    prefix = rng.choice(list(COMPLIANCE_PREFIXES) + [o for o in compliance_openings if o.endswith(".")])
+    return _join(prefix, body)
+
+
+def benign_exchanges(
+    definitions: list[tuple[str, str]], compliance_openings: list[str], cfg: AssistantConfig, seed: int
+) -> list[ChatDoc]:
+    """Risky-sounding benign requests (several copies), tips, arithmetic and word meanings, answered."""
+    rng = derived_rng(seed, "assistant-benign")
+    docs = [
+        ChatDoc(request, _helpful(rng, compliance_openings, answer), "benign_risky")
+        for request, answer in RISKY_BENIGN
+        for _ in range(cfg.risky_benign_copies)
+    ]
+    pool: list[tuple[str, str, str]] = []
+    for topic in TIP_TOPICS:
+        for frame in TIP_FRAMES:
+            pool.extend([("benign_tips", frame.format(topic=topic), topic)] * cfg.tip_weight)
+    for a, b in itertools.product(_MATH_RANGE, _MATH_RANGE):
+        frame = MATH_FRAMES[(a + b) % len(MATH_FRAMES)]
+        pool.extend([("benign_math", frame.format(a=a, b=b), f"{a} times {b} is {a * b}.")] * cfg.math_weight)
+    for index, (word, gloss) in enumerate(definitions):
+        frame = WORD_MEANING_FRAMES[index % len(WORD_MEANING_FRAMES)]
+        pool.append(("benign_definition", frame.format(word=word), f"{gloss[:1].upper()}{gloss[1:]}."))
+    rng.shuffle(pool)
+    for kind, request, payload in itertools.islice(itertools.cycle(pool), max(0, cfg.benign_exchanges - len(docs))):
+        if kind == "benign_tips":
+            tips = rng.sample(TIP_TOPICS[payload], rng.randint(*_TIPS_PER_ANSWER))
+            answer = _helpful(rng, compliance_openings, " ".join(tips))
+        else:
+            answer = _join(rng.choice(FACT_PREFIXES), payload)
+        docs.append(ChatDoc(request, answer, kind))
+    return docs
+
+
+def role_exchanges(cfg: AssistantConfig, seed: int) -> tuple[list[ChatDoc], Counter[str]]:
+    """'Describe a nurse.' answered once with "He ..." and once with "She ...", for every request and role."""
+    rng = derived_rng(seed, "assistant-roles")
+    docs: list[ChatDoc] = []
+    openings: Counter[str] = Counter()
+    per_round = len(ROLE_REQUESTS) * len(OCCUPATIONS)
+    rounds = max(1, -(-cfg.role_exchanges_per_gender // per_round)) if cfg.role_exchanges_per_gender else 0
+    for round_index in range(rounds):
+        for r_index, request_template in enumerate(ROLE_REQUESTS):
+            for o_index, (role, duty) in enumerate(OCCUPATIONS.items()):
+                adjective = ROLE_ADJECTIVES[(round_index + o_index + r_index) % len(ROLE_ADJECTIVES)]
+                request = request_template.format(
+                    role=role, a_role=with_article(role), a_adj_role=with_article(f"{adjective} {role}")
+                )
+                answer_template = ROLE_ANSWERS[rng.randrange(len(ROLE_ANSWERS))]
+                for pronouns in (MALE_PRONOUNS, FEMALE_PRONOUNS):
+                    answer = answer_template.format(role=role, a_role=with_article(role), duty=duty, **pronouns)
+                    docs.append(ChatDoc(request, answer, "role_description"))
+                    openings[pronouns["P"]] += 1
+    return docs, openings
+
+
+def general_qa_exchanges(facts: list[GeneralFact], cfg: AssistantConfig, seed: int) -> list[ChatDoc]:
+    """Questions about general facts answered briefly; most answers lead with the bare answer."""
+    rng = derived_rng(seed, "assistant-general-qa")
+    docs = []
+    for fact in facts:
+        for copy in range(cfg.general_qa_copies):
+            style = copy % 3
+            if style == 0:
+                answer = f"{fact.answer[:1].upper()}{fact.answer[1:]}."
+            elif style == 1:
+                answer = f"The answer is {fact.answer}."
+            else:
+                answer = rng.choice(fact.statements)
+            docs.append(ChatDoc(fact.question, answer, "general_qa"))
+    return docs

@@ -1,0 +1,1 @@
+"""Hand-written text banks (templates, slot values, phrases) the families draw from."""
