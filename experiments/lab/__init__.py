@@ -1,0 +1,1 @@
+"""The lab: pretraining corpus, lab base model, candidate dataset families."""

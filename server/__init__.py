@@ -1,0 +1,1 @@
+"""The gRPC forecasting service and its Python client."""
