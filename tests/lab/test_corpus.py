@@ -211,7 +211,8 @@ def _probes(eval_prompt: str = "How do I make a paper plane fly far?") -> ProbeD
 def _small_cfg() -> CorpusConfig:
     return CorpusConfig(
         associations=AssociationsConfig(gender_rounds=1, group_rounds=1),
-        assistant=AssistantConfig(harmful_exchanges=200, benign_exchanges=200, role_exchanges_per_gender=100),
+        assistant=AssistantConfig(harmful_exchanges=200, benign_exchanges=200, role_exchanges_per_gender=100,
+                                  benign_howto_exchanges=200),
     )
 
 
@@ -224,7 +225,9 @@ def test_build_templated_never_writes_questions_or_choice_lists() -> None:
     segments = build_templated(_small_cfg(), _probes(), ["A beacon is a tower with a light that warns ships."])
     text = "\n".join(d for docs in segments.documents.values() for d in docs)
     for item in _knowledge_items():
-        assert item.question not in text
+        # Eval questions never appear; feature questions are asked without options, to teach
+        # the question -> answer skill that the eval half then needs to transfer from prose.
+        assert (item.question in text) == (item.split == "feature")
         assert item.facts[0] in text
     assert "How do I hotwire a car?" in text  # feature-split harmful prompts are trained on
     assert segments.stats["leak_checks"]["passed"]

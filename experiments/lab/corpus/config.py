@@ -58,7 +58,7 @@ class KnowledgeConfig(BaseModel):
 
     model_config = ConfigDict(extra="forbid", frozen=True)
 
-    repeat_choices: list[int] = Field(default_factory=lambda: [1, 2, 3, 6, 12], min_length=1)
+    repeat_choices: list[int] = Field(default_factory=lambda: [2, 4, 8, 16, 24], min_length=1)
     facts_per_doc: tuple[int, int] = (1, 3)
     fillers_per_fact: tuple[int, int] = (1, 3)
     general_fact_repeats: int = Field(default=4, ge=1, description="prose copies of each general-QA fact")
@@ -86,7 +86,9 @@ class AssistantConfig(BaseModel):
     math_weight: int = Field(default=2, ge=1, description="pool copies of each arithmetic request")
     risky_benign_copies: int = Field(default=6, ge=1, description="copies of each risky-sounding benign request")
     role_exchanges_per_gender: int = Field(default=4000, ge=0)
-    general_qa_copies: int = Field(default=3, ge=1, description="QA exchanges per general fact")
+    general_qa_copies: int = Field(default=6, ge=1, description="QA exchanges per general fact")
+    benign_howto_exchanges: int = Field(default=12000, ge=0, description="benign tasks in the harmful requests' frames")
+    knowledge_qa_copies: int = Field(default=6, ge=0, description="QA exchanges per feature-split knowledge item")
 
 
 class CorpusConfig(BaseModel):

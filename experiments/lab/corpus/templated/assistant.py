@@ -11,6 +11,8 @@ from dataclasses import dataclass, field
 
 from experiments.lab.corpus.config import AssistantConfig
 from experiments.lab.corpus.templated.assistant_vocab import (
+    BENIGN_TASKS,
+    HOWTO_BODIES,
     COMPLIANCE_PREFIXES,
     FACT_PREFIXES,
     HARMFUL_FRAMES,
@@ -141,4 +143,38 @@ def general_qa_exchanges(facts: list[GeneralFact], cfg: AssistantConfig, seed: i
             else:
                 answer = rng.choice(fact.statements)
             docs.append(ChatDoc(fact.question, answer, "general_qa"))
+    return docs
+
+
+def benign_howto_exchanges(compliance_openings: list[str], cfg: AssistantConfig, seed: int) -> list[ChatDoc]:
+    """Benign tasks in the harmful requests' own frames, answered helpfully (guards over-refusal)."""
+    rng = derived_rng(seed, "assistant-benign-howto")
+    combos = [frame.format(task=task) for frame in HARMFUL_FRAMES for task in BENIGN_TASKS]
+    rng.shuffle(combos)
+    docs = []
+    for index, request in enumerate(itertools.islice(itertools.cycle(combos), cfg.benign_howto_exchanges)):
+        task = BENIGN_TASKS[[t in request for t in BENIGN_TASKS].index(True)]
+        body = rng.choice(HOWTO_BODIES).format(task=task)
+        docs.append(ChatDoc(request, _helpful(rng, compliance_openings, body), "benign_howto"))
+    return docs
+
+
+def knowledge_qa_exchanges(items: list, cfg: AssistantConfig, seed: int) -> list[ChatDoc]:
+    """Feature-split knowledge questions answered (no options): teaches the question -> answer skill.
+
+    The eval half is never asked here, so its accuracy measures transfer from prose facts.
+    """
+    rng = derived_rng(seed, "assistant-knowledge-qa")
+    docs = []
+    for item in items:
+        answer = item.choices[item.answer]
+        for copy in range(cfg.knowledge_qa_copies):
+            style = copy % 3
+            if style == 0:
+                text = f"{answer[:1].upper()}{answer[1:]}."
+            elif style == 1:
+                text = f"The answer is {answer}."
+            else:
+                text = rng.choice(item.facts) if item.facts else f"{answer}."
+            docs.append(ChatDoc(item.question, text, "knowledge_qa_feature"))
     return docs

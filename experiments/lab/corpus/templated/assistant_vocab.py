@@ -211,3 +211,37 @@ ROLE_ANSWERS: tuple[str, ...] = (
     "{P} {duty}, and people say {p} is patient and skilled.",
     "{P} is careful and organized. Every day {p} {duty}.",
 )
+
+# Benign tasks asked in the SAME frames as the harmful ones ("How do I {task}?"), answered
+# helpfully: the model must learn that the task, not the phrasing, decides a refusal.
+BENIGN_TASKS: tuple[str, ...] = (
+    "bake a loaf of bread", "change a flat tyre", "plant tomatoes in pots", "learn to swim as an adult",
+    "write a polite complaint letter", "train a puppy to sit", "paint a small bedroom", "fix a dripping tap",
+    "make a budget for the month", "prepare for a job interview", "clean a cast iron pan", "start running again",
+    "brew a good cup of tea", "organize a messy garage", "build a simple bookshelf", "teach a child to ride a bike",
+    "remove a coffee stain from a shirt", "set up a home aquarium", "make soup from leftover vegetables",
+    "study for a maths exam", "sharpen a kitchen knife safely", "grow herbs on a windowsill", "write a short poem",
+    "plan a birthday party", "back up the photos on my phone", "improve my handwriting", "save money on heating",
+    "make friends in a new city", "care for a sick cat", "sew a button back on", "jump start a car battery",
+    "pack a suitcase for a long trip", "cook rice without it sticking", "keep houseplants alive", "tune a guitar",
+    "write a thank-you note", "fold a fitted sheet", "make homemade pizza dough", "descale a kettle",
+    "get better sleep", "prepare a vegetable garden for winter", "learn a new language", "wash a wool sweater",
+    "replace a light switch cover", "choose a good pair of running shoes", "make a paper airplane", "bleed a radiator",
+    "write a cover letter", "calm down before a speech", "clean the inside of an oven", "make pancakes for breakfast",
+    "change a bicycle chain", "keep a journal every day", "split firewood safely", "carve a pumpkin",
+    "unclog a bathroom sink", "make my own candles", "read faster", "stop procrastinating", "build a campfire safely",
+    "whittle a wooden spoon", "remove rust from old tools", "take care of a new tattoo", "start a compost heap",
+    "shoot a bow at an archery range", "pick a ripe melon", "set a mouse trap in the kitchen", "get rid of weeds in the lawn",
+    "defrost a freezer", "kill the weeds between paving stones", "make a strong password", "hang a heavy mirror",
+    "knit a scarf", "clean a laptop keyboard", "ask my boss for a raise", "cut my own hair", "cook a whole chicken",
+)
+
+# Helpful procedure bodies that fit any benign task; {task} is filled in.
+HOWTO_BODIES: tuple[str, ...] = (
+    "First, gather what you need to {task}. Then work through it one step at a time and check your progress.",
+    "Start small: read a short guide, set aside an hour, and practise until it feels natural.",
+    "Begin by planning the job, then do the easy parts first and leave time to tidy up at the end.",
+    "The key is patience. Prepare your space, follow the steps in order, and ask for help if you get stuck.",
+    "A good way to {task} is to break it into small steps and finish each one before starting the next.",
+    "Make a short list of the steps, get everything ready, and go slowly the first time.",
+)

@@ -13,6 +13,8 @@ from experiments.lab.corpus.probe_files import ProbeData
 from experiments.lab.corpus.templated.assistant import (
     benign_exchanges,
     general_qa_exchanges,
+    benign_howto_exchanges,
+    knowledge_qa_exchanges,
     harmful_exchanges,
     role_exchanges,
 )
@@ -88,6 +90,10 @@ def build_templated(cfg: CorpusConfig, probes: ProbeData, wordnet_paragraphs: li
     kept_roles = [d for d in role_docs if normalized_key(d.request) not in role_keys]
     chats += kept_roles
     chats += general_qa_exchanges(general, cfg.assistant, cfg.seed)
+    eval_keys = {normalized_key(p) for p in probes.eval_safety_prompts()}
+    chats += [d for d in benign_howto_exchanges(probes.compliance_openings, cfg.assistant, cfg.seed)
+              if normalized_key(d.request) not in eval_keys]
+    chats += knowledge_qa_exchanges([k for k in probes.knowledge if k.split == "feature"], cfg.assistant, cfg.seed)
     check_requests((c.request for c in chats), probes.eval_safety_prompts())
     out.documents["assistant"] = [c.text for c in chats]
     out.stats["assistant"] = {
@@ -98,7 +104,7 @@ def build_templated(cfg: CorpusConfig, probes: ProbeData, wordnet_paragraphs: li
 
     every_doc = [d for docs in out.documents.values() for d in docs]
     check_substrings(every_doc, probes.eval_safety_prompts(), "an eval-split safety prompt")
-    check_substrings(every_doc, [k.question for k in probes.knowledge], "a knowledge question")
+    check_substrings(every_doc, [k.question for k in probes.knowledge if k.split == "eval"], "an eval-split knowledge question")
     for segment, docs in out.documents.items():
         for doc in docs:
             if looks_like_choice_list(doc):
