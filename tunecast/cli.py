@@ -59,6 +59,12 @@ def build_parser() -> argparse.ArgumentParser:
     ev.add_argument("--json", action="store_true", help="print one JSON object")
     ev.add_argument("--out", help="also write the results (with the config) to this JSON file")
     ev.set_defaults(func=_cmd_evaluate)
+
+    # Each package registers its own subcommands; importing these modules costs only argparse.
+    from server.cli import add_forecast_parser, add_serve_parser
+
+    add_serve_parser(sub)
+    add_forecast_parser(sub)
     return parser
 
 
