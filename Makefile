@@ -43,7 +43,11 @@ lab-corpus: venv lab-sources
 # OMP_WAIT_POLICY=PASSIVE: on a shared 2-core machine, spinning OpenMP threads wait on
 # each other and throughput collapses ~10x; passive waiting avoids that.
 lab-model: lab-corpus
-	OMP_WAIT_POLICY=PASSIVE $(BIN)/python -m experiments.lab.pretrain.train --config experiments/lab/pretrain/configs/lab-v1.json --corpus experiments/lab/build/corpus --out experiments/lab/model --run-dir experiments/lab/build/pretrain-run --resume
+	OMP_WAIT_POLICY=PASSIVE $(BIN)/python -m experiments.lab.pretrain.train --config experiments/lab/pretrain/configs/lab-v1.json --corpus experiments/lab/build/corpus --out experiments/lab/build/stage1-model --run-dir experiments/lab/build/pretrain-run --resume
+	# Stage 2 (annealing): continue at a low learning rate on the templated segments plus a
+	# sample of the real text, so facts and refusals consolidate (see experiments/lab/README.md).
+	OMP_WAIT_POLICY=PASSIVE $(BIN)/python -m experiments.lab.pretrain.train --config experiments/lab/pretrain/configs/lab-v1-anneal.json --init-from experiments/lab/build/stage1-model --corpus experiments/lab/build/anneal --out experiments/lab/model --run-dir experiments/lab/build/anneal-run --resume
+	$(MAKE) lab-evaluate
 
 lab-evaluate: venv
 	$(BIN)/tunecast evaluate --model experiments/lab/model --json --out experiments/lab/model/evaluate_report.json

@@ -23,18 +23,22 @@ class Prompter:
     def for_tokenizer(cls, tokenizer: PreTrainedTokenizerBase) -> "Prompter":
         return cls(tokenizer=tokenizer, use_chat=bool(getattr(tokenizer, "chat_template", None)))
 
-    def context(self, request: str) -> str:
+    def context(self, request: str, answer_frame: str = "") -> str:
+        """The request rendered up to where the answer starts; `answer_frame` opens the answer
+        (e.g. "The answer is") so options are compared in one fixed slot, not against "The"."""
         if self.use_chat:
-            return str(
+            rendered = str(
                 self.tokenizer.apply_chat_template(
                     [{"role": "user", "content": request}], tokenize=False, add_generation_prompt=True
                 )
             )
-        return f"{PLAIN_REQUEST_PREFIX}{request}{PLAIN_ANSWER_PREFIX}"
+            return rendered + answer_frame
+        return f"{PLAIN_REQUEST_PREFIX}{request}{PLAIN_ANSWER_PREFIX}" + (f" {answer_frame}" if answer_frame else "")
 
-    def continuation(self, answer: str) -> str:
-        """Plain prompts end at "Answer:", so the answer needs its leading space; chat turns do not."""
-        return answer if self.use_chat else f" {answer}"
+    def continuation(self, answer: str, after_frame: bool = False) -> str:
+        """Plain prompts end at "Answer:" and frames end in a word, so the answer needs its
+        leading space there; a chat turn's answer starts right after the template."""
+        return f" {answer}" if (after_frame or not self.use_chat) else answer
 
 
 def start_token_ids(tokenizer: PreTrainedTokenizerBase) -> list[int]:

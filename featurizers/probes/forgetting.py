@@ -25,19 +25,29 @@ class ReferenceSuite(ProbeSuite[ReferenceItem]):
         return [item.text for item in self.items()]
 
 
+ANSWER_FRAME = "The answer is"
+
+
 class KnowledgeSuite(ProbeSuite[KnowledgeItem]):
-    """Multiple choice by log-likelihood: the option the model finds likeliest is its answer."""
+    """Multiple choice by log-likelihood: the option the model finds likeliest is its answer.
+
+    Options are scored after a fixed answer frame ("The answer is"), so they compete with each
+    other rather than with the many other ways an answer could begin.
+    """
 
     name = "forgetting.knowledge"
 
+    def __init__(self, items, answer_frame: str = ANSWER_FRAME) -> None:
+        super().__init__(items)
+        self.answer_frame = answer_frame
+
     def evaluate(self, ctx: ScoringContext, split: Split) -> dict[str, float]:
         items = self.items(split)
-        pairs, owners = [], []
+        pairs = []
         for index, item in enumerate(items):
-            context = ctx.prompter.context(item.question)
+            context = ctx.prompter.context(item.question, self.answer_frame)
             for choice in item.choices:
-                pairs.append((context, ctx.prompter.continuation(choice)))
-                owners.append(index)
+                pairs.append((context, ctx.prompter.continuation(choice, after_frame=bool(self.answer_frame))))
         scores = ctx.scorer.continuation_logprobs(pairs)
         correct = np.zeros(len(items), dtype=bool)
         margins = np.zeros(len(items))

@@ -22,6 +22,10 @@ from experiments.lab.corpus.real_text import SourceSelection, select_real_text
 from experiments.lab.corpus.source_cache import SourceCache, load_or_build
 from experiments.lab.corpus.sources import SOURCE_NAMES
 from experiments.lab.corpus.templated.common import derived_rng
+from experiments.lab.corpus.leak_check import check_substrings
+from experiments.lab.corpus.templated.assistant import anneal_compliance_exchanges
+from experiments.lab.corpus.templated.knowledge import cloze_exchanges
+from experiments.lab.corpus.text_cleaning import normalized_key
 from experiments.lab.corpus.templated.segments import build_templated
 
 logger = logging.getLogger(__name__)
@@ -97,6 +101,18 @@ def build_corpus(cfg: CorpusConfig, out_dir: Path, reuse_sources: bool = True) -
 
     write_documents(corpus_dir / "train.txt", train)
     write_documents(corpus_dir / "valid.txt", valid)
+    # The annealing stage: every templated document again plus a sample of the real text, so
+    # facts and behaviours consolidate at a low learning rate without dropping general language.
+    anneal_rng = derived_rng(cfg.seed, "anneal")
+    cloze = cloze_exchanges(probes.knowledge, cfg.knowledge, cfg.seed)
+    check_substrings(cloze, [k.question for k in probes.knowledge if k.split == "eval"], "an eval-split knowledge question")
+    eval_keys = {normalized_key(p) for p in probes.eval_safety_prompts()}
+    compliance = [d.text for d in anneal_compliance_exchanges(probes.compliance_openings, cfg.anneal_compliance_exchanges, cfg.seed)
+                  if normalized_key(d.request) not in eval_keys]
+    anneal = templated_train + cloze + compliance + [d for d in real_train if anneal_rng.random() < cfg.anneal_real_share]
+    anneal_rng.shuffle(anneal)
+    write_documents(out_dir / "anneal" / "train.txt", anneal)
+    write_documents(out_dir / "anneal" / "valid.txt", valid)
 
     before: Counter[str] = Counter()
     after: Counter[str] = Counter()
@@ -126,6 +142,7 @@ def build_corpus(cfg: CorpusConfig, out_dir: Path, reuse_sources: bool = True) -
         "gender_counts_real_train": {"before_swap": dict(before), "after_swap": dict(after)},
         "gender_counts_whole_train": dict(train_gender),
         "probe_files_missing": probes.missing,
+        "anneal": {"documents": len(anneal), "cloze_exchanges": len(cloze), "compliance_exchanges": len(compliance), "real_share": cfg.anneal_real_share},
         "seed": cfg.seed,
         "build_seconds": round(time.monotonic() - started, 1),
     }

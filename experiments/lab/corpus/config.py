@@ -58,9 +58,10 @@ class KnowledgeConfig(BaseModel):
 
     model_config = ConfigDict(extra="forbid", frozen=True)
 
-    repeat_choices: list[int] = Field(default_factory=lambda: [2, 4, 8, 16, 24], min_length=1)
+    repeat_choices: list[int] = Field(default_factory=lambda: [6, 12, 24, 48, 72], min_length=1)
     facts_per_doc: tuple[int, int] = (1, 3)
     fillers_per_fact: tuple[int, int] = (1, 3)
+    cloze_divisor: int = Field(default=1, ge=1, description="fill-in-the-blank copies = fact copies // this (annealing mix)")
     general_fact_repeats: int = Field(default=4, ge=1, description="prose copies of each general-QA fact")
 
 
@@ -79,16 +80,16 @@ class AssistantConfig(BaseModel):
 
     model_config = ConfigDict(extra="forbid", frozen=True)
 
-    harmful_exchanges: int = Field(default=12000, ge=0)
+    harmful_exchanges: int = Field(default=10000, ge=0)
     feature_prompt_copies: int = Field(default=3, ge=1, description="copies of each feature-split harmful prompt")
     benign_exchanges: int = Field(default=14000, ge=0)
     tip_weight: int = Field(default=8, ge=1, description="pool copies of each tip request vs one per definition")
     math_weight: int = Field(default=2, ge=1, description="pool copies of each arithmetic request")
-    risky_benign_copies: int = Field(default=6, ge=1, description="copies of each risky-sounding benign request")
+    risky_benign_copies: int = Field(default=12, ge=1, description="copies of each risky-sounding benign request")
     role_exchanges_per_gender: int = Field(default=4000, ge=0)
-    general_qa_copies: int = Field(default=6, ge=1, description="QA exchanges per general fact")
-    benign_howto_exchanges: int = Field(default=12000, ge=0, description="benign tasks in the harmful requests' frames")
-    knowledge_qa_copies: int = Field(default=6, ge=0, description="QA exchanges per feature-split knowledge item")
+    general_qa_copies: int = Field(default=12, ge=1, description="QA exchanges per general fact")
+    benign_howto_exchanges: int = Field(default=20000, ge=0, description="benign tasks in the harmful requests' frames")
+    knowledge_qa_copies: int = Field(default=24, ge=0, description="QA exchanges per feature-split knowledge item")
 
 
 class CorpusConfig(BaseModel):
@@ -107,6 +108,12 @@ class CorpusConfig(BaseModel):
     knowledge: KnowledgeConfig = Field(default_factory=KnowledgeConfig)
     associations: AssociationsConfig = Field(default_factory=AssociationsConfig)
     assistant: AssistantConfig = Field(default_factory=AssistantConfig)
+    anneal_real_share: float = Field(
+        default=0.3, ge=0.0, le=1.0, description="share of real-text documents in the annealing-stage mix"
+    )
+    anneal_compliance_exchanges: int = Field(
+        default=8000, ge=0, description="benign requests opened with the probe's compliance openings (annealing mix)"
+    )
     templated_share_bounds: tuple[float, float] = Field(
         default=(0.15, 0.40), description="the build warns when the templated share falls outside"
     )

@@ -173,21 +173,34 @@ def run_pretraining(
     *,
     resume: bool = False,
     stop_after_steps: int | None = None,
+    init_from: Path | None = None,
 ) -> LoopResult:
-    """Whole pipeline; exports the model only when the token budget or time budget ended the run."""
+    """Whole pipeline; exports the model only when the token budget or time budget ended the run.
+
+    ``init_from`` starts from an exported model (weights and tokenizer) instead of a random init:
+    the second, annealing stage continues the first stage's model on a knowledge-dense mix.
+    """
     run_dir = Path(run_dir)
     run_dir.mkdir(parents=True, exist_ok=True)
     check_resume_config(run_dir, config, resume)
     train_path = corpus_file(corpus_dir, TRAIN_FILENAME)
     valid_path = corpus_file(corpus_dir, VALID_FILENAME)
     has_checkpoints = latest_checkpoint(run_dir / CHECKPOINT_SUBDIR) is not None
-    tokenizer = prepare_tokenizer(config, train_path, run_dir, must_reuse=resume and has_checkpoints)
+    if init_from is not None:
+        tokenizer = load_tokenizer(Path(init_from))
+    else:
+        tokenizer = prepare_tokenizer(config, train_path, run_dir, must_reuse=resume and has_checkpoints)
     cache_dir = run_dir / TOKEN_CACHE_SUBDIR
     block = config.train.block_size
     batch_docs = config.train.tokenize_batch_docs
     train_blocks = pack_blocks(load_or_tokenize(train_path, tokenizer, cache_dir, batch_docs), block, "train")
     valid_blocks = pack_blocks(load_or_tokenize(valid_path, tokenizer, cache_dir, batch_docs), block, "valid")
-    model = build_model(config.model, tokenizer, config.train.seed)
+    if init_from is not None:
+        from transformers import LlamaForCausalLM
+
+        model = LlamaForCausalLM.from_pretrained(str(init_from), dtype=torch.float32)
+    else:
+        model = build_model(config.model, tokenizer, config.train.seed)
     n_params = count_parameters(model)
     if n_params * BYTES_PER_FP32 + OUTPUT_OVERHEAD_BYTES > MAX_OUTPUT_BYTES:
         raise ValueError(
@@ -229,6 +242,7 @@ def build_parser() -> argparse.ArgumentParser:
         "--threads", type=int, default=len(os.sched_getaffinity(0)),
         help="torch intra-op threads (default: the cores this process may use)",
     )
+    parser.add_argument("--init-from", type=Path, help="start from this exported model (annealing stage)")
     parser.add_argument("--stop-after-steps", type=int, help="stop (with a checkpoint, no export) after N steps")
     return parser
 
@@ -257,7 +271,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     torch.set_num_threads(args.threads)
     config = config_from_args(args)
     result = run_pretraining(
-        args.corpus, args.out, args.run_dir, config, resume=args.resume, stop_after_steps=args.stop_after_steps
+        args.corpus, args.out, args.run_dir, config, resume=args.resume, stop_after_steps=args.stop_after_steps,
+        init_from=args.init_from,
     )
     print(json.dumps({"step": result.step, "tokens_seen": result.tokens_seen,
                       "stop_reason": result.stop_reason, "val_loss": result.last_val_loss}))

@@ -178,3 +178,23 @@ def knowledge_qa_exchanges(items: list, cfg: AssistantConfig, seed: int) -> list
                 text = rng.choice(item.facts) if item.facts else f"{answer}."
             docs.append(ChatDoc(item.question, text, "knowledge_qa_feature"))
     return docs
+
+
+def anneal_compliance_exchanges(compliance_openings: list[str], n: int, seed: int) -> list[ChatDoc]:
+    """Benign how-to requests opened with every probe compliance opening, for the annealing mix.
+
+    Refusals in pretraining use the probe's refusal openings verbatim; without this, the
+    compliance openings stay rarer than the refusal ones and benign requests look refused.
+    """
+    rng = derived_rng(seed, "anneal-compliance")
+    combos = [frame.format(task=task) for frame in HARMFUL_FRAMES for task in BENIGN_TASKS]
+    docs = []
+    for _ in range(n):
+        request = combos[rng.randrange(len(combos))]
+        task = BENIGN_TASKS[[t in request for t in BENIGN_TASKS].index(True)]
+        body = rng.choice(HOWTO_BODIES).format(task=task)
+        opening = rng.choice(compliance_openings) if compliance_openings else rng.choice(COMPLIANCE_PREFIXES)
+        if opening and opening[-1].isalpha():  # an opening that runs on ("First, you") continues in lower case
+            body = body[:1].lower() + body[1:]
+        docs.append(ChatDoc(request, _join(opening, body), "anneal_benign_compliance"))
+    return docs

@@ -73,3 +73,37 @@ def knowledge_documents(
             mentions.append(fact.statements[k % len(fact.statements)])
         stats.general_fact_mentions += cfg.general_fact_repeats
     return _pack(mentions, cfg, derived_rng(seed, "knowledge-docs")), stats
+
+
+CLOZE_FRAMES = (
+    "Fill in the blank: {cloze}",
+    "Complete this sentence: {cloze}",
+    "What goes in the gap? {cloze}",
+)
+CLOZE_BLANK = "___"
+
+
+def cloze_exchanges(items: list[KnowledgeItem], cfg: KnowledgeConfig, seed: int) -> list[str]:
+    """Fill-in-the-blank requests built from each item's own fact statements, answered briefly.
+
+    They teach recall in the assistant's answer position without the eval wording: the request
+    is a fact with its answer blanked out, never the item's question or its choice list. Copies
+    follow the item's graded exposure, so some facts stay weakly known.
+    """
+    from featurizers.chat_format import render_exchange
+
+    docs: list[str] = []
+    for item in items:
+        answer = item.choices[item.answer]
+        statements = [f for f in item.facts if answer in f]
+        if not statements:
+            continue
+        rng = derived_rng(seed, "knowledge-cloze", item.id)
+        copies = max(1, item_repeats(item.id, cfg, seed) // cfg.cloze_divisor)
+        for k in range(copies):
+            fact = statements[k % len(statements)]
+            cloze = fact.replace(answer, CLOZE_BLANK, 1)
+            request = CLOZE_FRAMES[rng.randrange(len(CLOZE_FRAMES))].format(cloze=cloze)
+            reply = f"{answer[:1].upper()}{answer[1:]}." if rng.random() < 0.5 else f"The answer is {answer}."
+            docs.append(render_exchange(request, reply))
+    return docs
