@@ -61,7 +61,10 @@ def build_parser() -> argparse.ArgumentParser:
     ev.set_defaults(func=_cmd_evaluate)
 
     # Each package registers its own subcommands; importing these modules costs only argparse.
+    from experiments.corpus_builder.cli import add_corpus_parser
     from server.cli import add_forecast_parser, add_serve_parser
+
+    add_corpus_parser(sub)
 
     add_serve_parser(sub)
     add_forecast_parser(sub)
