@@ -62,9 +62,11 @@ def build_parser() -> argparse.ArgumentParser:
 
     # Each package registers its own subcommands; importing these modules costs only argparse.
     from experiments.corpus_builder.cli import add_corpus_parser
+    from featurizers.features.cli import add_featurize_parsers
     from server.cli import add_forecast_parser, add_serve_parser
 
     add_corpus_parser(sub)
+    add_featurize_parsers(sub)
 
     add_serve_parser(sub)
     add_forecast_parser(sub)
