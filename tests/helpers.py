@@ -35,6 +35,6 @@ def train_on_texts(loaded, texts: list[str], steps: int, lr: float = 3e-3, batch
         optimizer.zero_grad()
         loss.backward()
         optimizer.step()
-        losses.append(float(loss))
+        losses.append(float(loss.detach()))
     model.eval()
     return losses
