@@ -29,6 +29,8 @@ import numpy as np
 from pydantic import BaseModel, ConfigDict, Field
 from tqdm.auto import tqdm
 
+from featurizers.io import write_json_atomic
+
 logger = logging.getLogger(__name__)
 
 REPO = Path(__file__).resolve().parents[2]
@@ -241,13 +243,6 @@ def machine() -> dict[str, Any]:
     }
 
 
-def write_json_atomic(path: Path, payload: dict[str, Any]) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    temp = path.with_name(f".{path.name}.tmp")
-    temp.write_text(json.dumps(payload, indent=2) + "\n", encoding="utf-8")
-    os.replace(temp, path)
-
-
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--model", type=Path, help="artifact or registry to serve (default: fit a synthetic one)")
@@ -267,7 +262,7 @@ def main(argv: list[str] | None = None) -> int:
         "machine": host,
         **figures,
     }
-    write_json_atomic(args.out, payload)
+    write_json_atomic(args.out, payload, sort_keys=False)
     logger.info("wrote %s", args.out)
     print(json.dumps({"startup_to_serving_s": figures["startup_to_serving_s"]["median"],
                       **{k: {c: round(v["p50_ms"], 2) for c, v in lv.items()} for k, lv in figures["methods"].items()}},

@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-import json
 import os
 from pathlib import Path
 from typing import Any, Iterable, Iterator
 
 from featurizers.chat_format import DOC_TOKEN
+from featurizers.io import write_json_atomic
 
 
 def write_documents(path: Path, documents: Iterable[str]) -> None:
@@ -38,10 +38,7 @@ def read_documents(path: Path) -> Iterator[str]:
 
 
 def write_json(path: Path, payload: Any) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(path.name + ".tmp")
-    tmp.write_text(json.dumps(payload, indent=2, sort_keys=False) + "\n", encoding="utf-8")
-    os.replace(tmp, path)
+    write_json_atomic(path, payload, sort_keys=False)
 
 
 def text_stats(documents: list[str]) -> dict[str, int]:

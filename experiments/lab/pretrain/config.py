@@ -8,11 +8,12 @@ from __future__ import annotations
 
 import json
 import os
-import tempfile
 from pathlib import Path
 from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
+
+from featurizers.io import FILE_MODE, write_text_atomic
 
 EOS_TOKEN = "<|endoftext|>"
 USER_TOKEN = "<|user|>"
@@ -28,7 +29,6 @@ CHAT_TEMPLATE = (
 )
 
 CONFIG_FILENAME = "pretrain_config.json"
-FILE_MODE = 0o644
 DIR_MODE = 0o755
 
 
@@ -137,21 +137,6 @@ class PretrainConfig(_Strict):
     @classmethod
     def load(cls, path: Path) -> PretrainConfig:
         return cls.model_validate(json.loads(Path(path).read_text(encoding="utf-8")))
-
-
-def write_text_atomic(path: Path, text: str) -> None:
-    """Write via a temp file in the same folder, so readers never see half a file."""
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as handle:
-            handle.write(text)
-        apply_default_mode(Path(tmp))
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
 
 
 def apply_default_mode(path: Path) -> None:
