@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from pathlib import Path
 
 # experiments/lab/datasets/exclusions.py -> <repo>/featurizers/probes/data/
@@ -14,6 +14,22 @@ DEFAULT_SAFETY_PROMPTS = PROBE_DATA_DIR / "safety_prompts.jsonl"
 DEFAULT_EXCLUDED_PROMPT_FILES: tuple[Path, ...] = (DEFAULT_SAFETY_PROMPTS, PROBE_DATA_DIR / "role_prompts.jsonl")
 
 _NON_ALNUM = re.compile(r"[^a-z0-9]+")
+
+
+def iter_string_field(path: Path, field: str) -> Iterator[str]:
+    """The string `field` of every object line of a JSONL file; bad lines are named by number."""
+    with path.open("r", encoding="utf-8") as fh:
+        for lineno, line in enumerate(fh, start=1):
+            if not line.strip():
+                continue
+            try:
+                obj = json.loads(line)
+            except json.JSONDecodeError as err:
+                raise ValueError(f"{path}:{lineno}: not valid JSON ({err.msg})") from err
+            value = obj.get(field) if isinstance(obj, dict) else None
+            if not isinstance(value, str):
+                raise ValueError(f"{path}:{lineno}: expected an object with a string field '{field}'")
+            yield value
 
 
 def normalize_prompt(text: str) -> str:
@@ -26,20 +42,7 @@ def load_probe_prompts(path: str | Path) -> frozenset[str]:
     path = Path(path)
     if not path.is_file():
         return frozenset()
-    prompts: set[str] = set()
-    with path.open("r", encoding="utf-8") as fh:
-        for lineno, line in enumerate(fh, start=1):
-            if not line.strip():
-                continue
-            try:
-                obj = json.loads(line)
-            except json.JSONDecodeError as err:
-                raise ValueError(f"{path}:{lineno}: not valid JSON ({err.msg})") from err
-            prompt = obj.get("prompt") if isinstance(obj, dict) else None
-            if not isinstance(prompt, str):
-                raise ValueError(f"{path}:{lineno}: expected an object with a string field 'prompt'")
-            prompts.add(normalize_prompt(prompt))
-    return frozenset(prompts)
+    return frozenset(normalize_prompt(prompt) for prompt in iter_string_field(path, "prompt"))
 
 
 def load_excluded_prompts(paths: Iterable[str | Path] = DEFAULT_EXCLUDED_PROMPT_FILES) -> frozenset[str]:

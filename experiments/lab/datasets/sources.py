@@ -6,13 +6,14 @@ line) are built by `make lab-corpus`; families only read them through `TextSourc
 
 from __future__ import annotations
 
-import json
 import logging
 from abc import ABC, abstractmethod
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 from types import MappingProxyType
 from typing import Literal, get_args
+
+from experiments.lab.datasets.exclusions import iter_string_field
 
 logger = logging.getLogger(__name__)
 
@@ -68,20 +69,7 @@ class JsonlCacheSource(TextSource):
                 f"text source cache {name!r} not found at {path}; run `make lab-corpus` "
                 "to build the source caches (or pass --sources DIR pointing at them)"
             )
-        out: list[str] = []
-        with path.open("r", encoding="utf-8") as fh:
-            for lineno, line in enumerate(fh, start=1):
-                if not line.strip():
-                    continue
-                try:
-                    obj = json.loads(line)
-                except json.JSONDecodeError as err:
-                    raise ValueError(f"{path}:{lineno}: not valid JSON ({err.msg})") from err
-                text = obj.get("text") if isinstance(obj, dict) else None
-                if not isinstance(text, str):
-                    raise ValueError(f"{path}:{lineno}: expected an object with a string field 'text'")
-                if text.strip():
-                    out.append(text.strip())
+        out = [text.strip() for text in iter_string_field(path, "text") if text.strip()]
         if not out:
             raise ValueError(f"{path}: cache holds no paragraphs; rebuild it with `make lab-corpus`")
         logger.debug("loaded %d paragraphs from %s", len(out), path)
