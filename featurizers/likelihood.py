@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections import defaultdict
 from dataclasses import dataclass
 from typing import Sequence
 
@@ -38,15 +39,74 @@ class LikelihoodScorer:
         return list(self.tokenizer(text, add_special_tokens=False)["input_ids"])
 
     def continuation_logprobs(self, pairs: Sequence[tuple[str, str]]) -> np.ndarray:
-        """Sum of log p(continuation tokens | context) for each (context, continuation) pair."""
+        """Sum of log p(continuation tokens | context) for each (context, continuation) pair.
+
+        Pairs that share a context (a prompt and its 16 openings, a question and its choices)
+        run the context once and reuse its key/value cache for every continuation: the probes
+        spend most of their time on such groups, and the result is the same as scoring each
+        pair on its own (up to float rounding).
+        """
+        encoded: dict[str, list[int]] = {}
         sequences = []
         for context, continuation in pairs:
-            ctx = self._start + self._encode(context)
+            if context not in encoded:
+                encoded[context] = self._start + self._encode(context)
             cont = self._encode(continuation)
             if not cont:
                 raise ValueError(f"continuation {continuation!r} encodes to no tokens")
-            sequences.append(_Sequence(ids=ctx + cont, n_scored=len(cont)))
-        return self._score(sequences)
+            sequences.append(_Sequence(ids=encoded[context] + cont, n_scored=len(cont)))
+        groups: dict[str, list[int]] = defaultdict(list)
+        for index, (context, _) in enumerate(pairs):
+            groups[context].append(index)
+        shared = {c: idx for c, idx in groups.items() if len(idx) > 1 and self._fits(sequences, idx)}
+        out = np.zeros(len(sequences), dtype=np.float64)
+        if shared and self._can_share():
+            self._score_shared(encoded, shared, sequences, out)
+            rest = [i for c, idx in groups.items() if c not in shared for i in idx]
+        else:
+            rest = list(range(len(sequences)))
+        if rest:
+            out[rest] = self._score([sequences[i] for i in rest])
+        return out
+
+    def _fits(self, sequences: Sequence[_Sequence], indices: list[int]) -> bool:
+        return all(len(sequences[i].ids) <= self.max_length for i in indices)
+
+    def _can_share(self) -> bool:
+        """Key/value caching needs a model that returns a cache we can repeat per continuation."""
+        return bool(getattr(self.model.config, "use_cache", True)) and hasattr(self.model, "generate")
+
+    @torch.no_grad()
+    def _score_shared(self, encoded: dict[str, list[int]], groups: dict[str, list[int]],
+                      sequences: Sequence[_Sequence], out: np.ndarray) -> None:
+        """Contexts of equal token length and equal continuation count are batched without padding."""
+        device = next(self.model.parameters()).device
+        buckets: dict[tuple[int, int], list[str]] = defaultdict(list)
+        for context, indices in groups.items():
+            buckets[(len(encoded[context]), len(indices))].append(context)
+        for (_, n_cont), contexts in sorted(buckets.items()):
+            per_batch = max(1, self.batch_size * 4 // n_cont)
+            for begin in range(0, len(contexts), per_batch):
+                chunk = contexts[begin:begin + per_batch]
+                prefix = torch.tensor([encoded[c] for c in chunk], dtype=torch.long, device=device)
+                result = self.model(input_ids=prefix, use_cache=True)
+                cache = result.past_key_values
+                last = torch.log_softmax(result.logits[:, -1].float(), dim=-1)
+                rows = [i for c in chunk for i in groups[c]]
+                conts = [sequences[i].ids[-sequences[i].n_scored:] for i in rows]
+                width = max(len(c) for c in conts)
+                # Right padding needs no mask: causal attention never lets a real token see a pad.
+                cont_ids = torch.full((len(rows), width), self._pad_id, dtype=torch.long)
+                for row, ids in enumerate(conts):
+                    cont_ids[row, : len(ids)] = torch.tensor(ids)
+                cache.batch_repeat_interleave(n_cont)
+                logits = self.model(input_ids=cont_ids.to(device), past_key_values=cache, use_cache=True).logits
+                logprobs = torch.log_softmax(logits[:, :-1].float(), dim=-1)
+                first = last.repeat_interleave(n_cont, dim=0).gather(-1, cont_ids[:, :1].to(device)).squeeze(-1)
+                later = logprobs.gather(-1, cont_ids[:, 1:].to(device).unsqueeze(-1)).squeeze(-1).cpu()
+                first = first.cpu()
+                for row, (index, ids) in enumerate(zip(rows, conts)):
+                    out[index] = float(first[row] + later[row, : len(ids) - 1].sum())
 
     def text_logprobs(self, texts: Sequence[str]) -> np.ndarray:
         """Sum of log p over every token of each text (after the document-start token)."""
