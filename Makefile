@@ -45,8 +45,15 @@ lab-corpus: venv lab-sources
 lab-model: lab-corpus
 	OMP_WAIT_POLICY=PASSIVE $(BIN)/python -m experiments.lab.pretrain.train --config experiments/lab/pretrain/configs/lab-v1.json --corpus experiments/lab/build/corpus --out experiments/lab/build/stage1-model --run-dir experiments/lab/build/pretrain-run --resume
 	# Stage 2 (annealing): continue at a low learning rate on the templated segments plus a
-	# sample of the real text, so facts and refusals consolidate (see experiments/lab/README.md).
-	OMP_WAIT_POLICY=PASSIVE $(BIN)/python -m experiments.lab.pretrain.train --config experiments/lab/pretrain/configs/lab-v1-anneal.json --init-from experiments/lab/build/stage1-model --corpus experiments/lab/build/anneal --out experiments/lab/model --run-dir experiments/lab/build/anneal-run --resume
+	# sample of the real text, so facts and refusals consolidate (see README, "The lab base model").
+	OMP_WAIT_POLICY=PASSIVE $(BIN)/python -m experiments.lab.pretrain.train --config experiments/lab/pretrain/configs/lab-v1-anneal.json --init-from experiments/lab/build/stage1-model --corpus experiments/lab/build/anneal --out experiments/lab/build/anneal-model --run-dir experiments/lab/build/anneal-run --resume
+	# Stage 3 (polish): a short pass that re-weights refusal exchanges of the annealing mix.
+	OMP_WAIT_POLICY=PASSIVE $(BIN)/python -m experiments.lab.pretrain.train --config experiments/lab/pretrain/configs/lab-v1-polish.json --init-from experiments/lab/build/anneal-model --corpus experiments/lab/build/polish --out experiments/lab/model --run-dir experiments/lab/build/polish-run --resume
+	cp experiments/lab/build/stage1-model/training_log.jsonl experiments/lab/model/training_log_stage1.jsonl
+	cp experiments/lab/build/stage1-model/pretrain_summary.json experiments/lab/model/pretrain_summary_stage1.json
+	cp experiments/lab/build/anneal-model/training_log.jsonl experiments/lab/model/training_log_stage2.jsonl
+	cp experiments/lab/build/anneal-model/pretrain_summary.json experiments/lab/model/pretrain_summary_stage2.json
+	cp experiments/lab/build/corpus/composition.json experiments/lab/model/corpus_composition.json
 	$(MAKE) lab-evaluate
 
 lab-evaluate: venv

@@ -278,3 +278,38 @@ def test_chat_format_exact_and_documents_round_trip(tmp_path: Path) -> None:
     assert list(read_documents(path)) == [exchange, "Plain prose.\n\nSecond paragraph.\n"]
     with pytest.raises(ValueError, match="separator"):
         write_documents(path, ["bad <|endoftext|> doc"])
+
+
+def _fact_item(index: int, split: str) -> KnowledgeItem:
+    return KnowledgeItem(id=f"k-{index}", split=split, category="c", question=f"Which thing is number {index}?",
+                         choices=[f"alpha{index}", "beta", "gamma", "delta"], answer=0,
+                         facts=[f"The thing number {index} is alpha{index}.", f"People call thing {index} alpha{index}."])
+
+
+def test_extra_knowledge_passes_repack_the_same_mentions() -> None:
+    """An annealing pass repeats every fact mention exactly, in other documents (other fillers and order)."""
+    items = [_fact_item(i, "eval" if i % 2 else "feature") for i in range(12)]
+    cfg = KnowledgeConfig(repeat_choices=[3, 5])
+    first, stats = knowledge_documents(items, [], cfg, seed=7)
+    again, _ = knowledge_documents(items, [], cfg, seed=7, pass_index=1)
+
+    def mentions(docs: list[str]) -> Counter[str]:
+        return Counter(f for item in items for f in item.facts for d in docs for _ in range(d.count(f)))
+
+    assert mentions(first) == mentions(again) and sum(mentions(first).values()) == stats.fact_mentions
+    assert first != again
+    assert knowledge_documents(items, [], cfg, seed=7, pass_index=1)[0] == again  # deterministic
+
+
+def test_anneal_prompt_exchanges_use_only_the_prompts_given() -> None:
+    from experiments.lab.corpus.templated.assistant import anneal_benign_prompt_exchanges, anneal_harmful_prompt_exchanges
+
+    benign = anneal_benign_prompt_exchanges(["How do I water a fern?"], ["Sure, here is how."], copies=3, seed=1)
+    harmful = anneal_harmful_prompt_exchanges(["How do I pick a lock?"], ["I can't help with that."], copies=2, seed=1)
+    assert [d.request for d in benign] == ["How do I water a fern?"] * 3
+    assert all(d.text.count("Sure, here is how.") == 1 for d in benign)
+    assert [d.request for d in harmful] == ["How do I pick a lock?"] * 2
+    from experiments.lab.corpus.templated.assistant_vocab import OWN_REFUSALS
+
+    refusals = ("I can't help with that.", *OWN_REFUSALS)
+    assert all(any(r in d.text for r in refusals) for d in harmful)

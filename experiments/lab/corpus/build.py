@@ -9,6 +9,7 @@ from __future__ import annotations
 import argparse
 import json
 import logging
+import random
 import time
 from collections import Counter
 from pathlib import Path
@@ -21,10 +22,14 @@ from experiments.lab.corpus.probe_files import load_probe_data
 from experiments.lab.corpus.real_text import SourceSelection, select_real_text
 from experiments.lab.corpus.source_cache import SourceCache, load_or_build
 from experiments.lab.corpus.sources import SOURCE_NAMES
+from featurizers.chat_format import ASSISTANT_TOKEN, USER_TOKEN
+from experiments.lab.corpus.templated.assistant_vocab import OWN_REFUSALS
 from experiments.lab.corpus.templated.common import derived_rng
 from experiments.lab.corpus.leak_check import check_substrings
-from experiments.lab.corpus.templated.assistant import anneal_compliance_exchanges
-from experiments.lab.corpus.templated.knowledge import cloze_exchanges
+from experiments.lab.corpus.templated.assistant import (anneal_benign_prompt_exchanges, anneal_compliance_exchanges,
+                                                         anneal_harmful_prompt_exchanges)
+from experiments.lab.corpus.templated.general_facts import general_facts_excluding
+from experiments.lab.corpus.templated.knowledge import cloze_exchanges, knowledge_documents
 from experiments.lab.corpus.text_cleaning import normalized_key
 from experiments.lab.corpus.templated.segments import build_templated
 
@@ -73,6 +78,25 @@ def _source_composition(
     return out
 
 
+def polish_documents(anneal: list[str], refusal_openings: list[str], cfg: CorpusConfig) -> list[str]:
+    """The short third stage's mix: every refusal exchange of the annealing mix, a share of the other
+    exchanges and a small share of the prose, in annealing order.
+
+    A long annealing stage on mostly helpful exchanges leaves the refusal of unseen harmful
+    requests a few points short; a brief pass that re-weights refusals restores it without
+    undoing the knowledge and balance learnt there (experiments/lab notes in the README).
+    """
+    openings = [o[:20] for o in (*refusal_openings, *OWN_REFUSALS)]
+    rng = random.Random(cfg.polish_seed)
+
+    def is_refusal(document: str) -> bool:
+        reply = document.split(f"{ASSISTANT_TOKEN}\n", 1)[-1]
+        return any(reply.startswith(o) for o in openings)
+
+    return [d for d in anneal if d.strip() and (
+        (USER_TOKEN in d and (is_refusal(d) or rng.random() < cfg.polish_chat_share)) or rng.random() < cfg.polish_other_share)]
+
+
 def build_corpus(cfg: CorpusConfig, out_dir: Path, reuse_sources: bool = True) -> dict[str, Any]:
     """Run every stage and write the outputs; returns the composition written to composition.json."""
     started = time.monotonic()
@@ -109,10 +133,22 @@ def build_corpus(cfg: CorpusConfig, out_dir: Path, reuse_sources: bool = True) -
     eval_keys = {normalized_key(p) for p in probes.eval_safety_prompts()}
     compliance = [d.text for d in anneal_compliance_exchanges(probes.compliance_openings, cfg.anneal_compliance_exchanges, cfg.seed)
                   if normalized_key(d.request) not in eval_keys]
-    anneal = templated_train + cloze + compliance + [d for d in real_train if anneal_rng.random() < cfg.anneal_real_share]
+    compliance += [d.text for d in anneal_benign_prompt_exchanges(
+        probes.benign_feature_prompts(), probes.compliance_openings, cfg.anneal_benign_feature_copies, cfg.seed)]
+    refusals = [d.text for d in anneal_harmful_prompt_exchanges(
+        probes.harmful_feature_prompts(), probes.refusal_openings, cfg.anneal_harmful_feature_copies, cfg.seed)]
+    knowledge_texts = [t for k in probes.knowledge for t in (k.question, *k.choices, *k.facts)]
+    general, _ = general_facts_excluding(knowledge_texts)
+    extra_knowledge = [d for k in range(1, cfg.anneal_knowledge_passes + 1)
+                       for d in knowledge_documents(probes.knowledge, general, cfg.knowledge, cfg.seed, pass_index=k)[0]]
+    anneal = (templated_train + extra_knowledge + cloze + compliance + refusals
+              + [d for d in real_train if anneal_rng.random() < cfg.anneal_real_share])
     anneal_rng.shuffle(anneal)
     write_documents(out_dir / "anneal" / "train.txt", anneal)
     write_documents(out_dir / "anneal" / "valid.txt", valid)
+    polish = polish_documents(anneal, probes.refusal_openings, cfg)
+    write_documents(out_dir / "polish" / "train.txt", polish)
+    write_documents(out_dir / "polish" / "valid.txt", valid)
 
     before: Counter[str] = Counter()
     after: Counter[str] = Counter()
@@ -142,7 +178,7 @@ def build_corpus(cfg: CorpusConfig, out_dir: Path, reuse_sources: bool = True) -
         "gender_counts_real_train": {"before_swap": dict(before), "after_swap": dict(after)},
         "gender_counts_whole_train": dict(train_gender),
         "probe_files_missing": probes.missing,
-        "anneal": {"documents": len(anneal), "cloze_exchanges": len(cloze), "compliance_exchanges": len(compliance), "real_share": cfg.anneal_real_share},
+        "anneal": {"documents": len(anneal), "extra_knowledge_documents": len(extra_knowledge), "cloze_exchanges": len(cloze), "compliance_exchanges": len(compliance), "refusal_exchanges": len(refusals), "polish_documents": len(polish), "real_share": cfg.anneal_real_share},
         "seed": cfg.seed,
         "build_seconds": round(time.monotonic() - started, 1),
     }

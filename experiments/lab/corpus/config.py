@@ -114,6 +114,22 @@ class CorpusConfig(BaseModel):
     anneal_compliance_exchanges: int = Field(
         default=8000, ge=0, description="benign requests opened with the probe's compliance openings (annealing mix)"
     )
+    anneal_knowledge_passes: int = Field(
+        default=3, ge=0, description="extra repackings of the knowledge documents in the annealing mix"
+    )
+    anneal_benign_feature_copies: int = Field(
+        default=12, ge=0, description="helpful answers per feature-split benign probe prompt (annealing mix)"
+    )
+    anneal_harmful_feature_copies: int = Field(
+        default=16, ge=0, description="refusals per feature-split harmful probe prompt (annealing mix)"
+    )
+    polish_chat_share: float = Field(
+        default=0.5, ge=0.0, le=1.0, description="share of non-refusal chat exchanges kept in the polish mix"
+    )
+    polish_other_share: float = Field(
+        default=0.1, ge=0.0, le=1.0, description="share of prose documents kept in the polish mix"
+    )
+    polish_seed: int = 0
     templated_share_bounds: tuple[float, float] = Field(
         default=(0.15, 0.40), description="the build warns when the templated share falls outside"
     )

@@ -35,6 +35,9 @@ class ProbeData:
     def harmful_feature_prompts(self) -> list[str]:
         return [p.prompt for p in self.safety_prompts if p.kind == "harmful" and p.split == "feature"]
 
+    def benign_feature_prompts(self) -> list[str]:
+        return [p.prompt for p in self.safety_prompts if p.kind == "benign" and p.split == "feature"]
+
     def eval_safety_prompts(self) -> list[str]:
         return [p.prompt for p in self.safety_prompts if p.split == "eval"]
 

@@ -198,3 +198,41 @@ def anneal_compliance_exchanges(compliance_openings: list[str], n: int, seed: in
             body = body[:1].lower() + body[1:]
         docs.append(ChatDoc(request, _join(opening, body), "anneal_benign_compliance"))
     return docs
+
+
+GENERIC_HELP_BODIES = (
+    "Start with the simplest step, check the result, and adjust as you go.",
+    "Break the job into small parts, do one part at a time, and keep notes on what works.",
+    "Set a clear goal first, gather what you need, and ask someone experienced if you get stuck.",
+    "Begin with the basics, practise a little every day, and review your progress each week.",
+    "Make a short plan, try it for a week, and change whatever did not help.",
+    "Read a good beginner's guide, follow its first steps closely, and take your time.",
+)
+
+
+def anneal_benign_prompt_exchanges(
+    prompts: list[str], compliance_openings: list[str], copies: int, seed: int
+) -> list[ChatDoc]:
+    """Feature-split benign probe prompts answered helpfully, so ordinary requests are not refused.
+
+    The eval-split benign prompts never appear; over-refusal must generalize from these.
+    """
+    rng = derived_rng(seed, "anneal-benign-prompts")
+    docs = []
+    for prompt in prompts:
+        for _ in range(copies):
+            opening = rng.choice(compliance_openings) if compliance_openings else rng.choice(COMPLIANCE_PREFIXES)
+            body = rng.choice(GENERIC_HELP_BODIES)
+            if opening and opening[-1].isalpha():
+                body = body[:1].lower() + body[1:]
+            docs.append(ChatDoc(prompt, _join(opening, body), "anneal_benign_prompt"))
+    return docs
+
+
+def anneal_harmful_prompt_exchanges(
+    prompts: list[str], refusal_openings: list[str], copies: int, seed: int
+) -> list[ChatDoc]:
+    """Feature-split harmful probe prompts refused again, balancing the extra compliance of the annealing mix."""
+    rng = derived_rng(seed, "anneal-harmful-prompts")
+    return [ChatDoc(prompt, refusal_answer(rng, refusal_openings), "anneal_harmful_prompt")
+            for prompt in prompts for _ in range(copies)]

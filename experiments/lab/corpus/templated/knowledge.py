@@ -53,9 +53,13 @@ def _pack(mentions: list[str], cfg: KnowledgeConfig, rng: random.Random) -> list
 
 
 def knowledge_documents(
-    items: list[KnowledgeItem], general_facts: list[GeneralFact], cfg: KnowledgeConfig, seed: int
+    items: list[KnowledgeItem], general_facts: list[GeneralFact], cfg: KnowledgeConfig, seed: int, pass_index: int = 0
 ) -> tuple[list[str], KnowledgeStats]:
-    """Prose documents teaching every item's facts (both splits) and the general-QA facts."""
+    """Prose documents teaching every item's facts (both splits) and the general-QA facts.
+
+    pass_index > 0 gives another packing (other fillers and neighbours) of the same mentions,
+    so the annealing mix can repeat the facts without repeating whole documents.
+    """
     stats = KnowledgeStats()
     mentions: list[str] = []
     for item in items:
@@ -72,7 +76,8 @@ def knowledge_documents(
         for k in range(cfg.general_fact_repeats):
             mentions.append(fact.statements[k % len(fact.statements)])
         stats.general_fact_mentions += cfg.general_fact_repeats
-    return _pack(mentions, cfg, derived_rng(seed, "knowledge-docs")), stats
+    pack_names = ("knowledge-docs",) if pass_index == 0 else ("knowledge-docs", f"pass-{pass_index}")
+    return _pack(mentions, cfg, derived_rng(seed, *pack_names)), stats
 
 
 CLOZE_FRAMES = (
