@@ -4,4 +4,4 @@ Nothing is imported eagerly here, so `import featurizers` stays cheap; import th
 submodules you need (`featurizers.loading`, `featurizers.probes.evaluate`).
 """
 
-FEATURIZER_VERSION = "0.1.0"
+FEATURIZER_VERSION = "0.2.0"

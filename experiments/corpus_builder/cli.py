@@ -1,4 +1,4 @@
-"""`tunecast corpus build` and `tunecast corpus stats`: parser and command functions.
+"""`tunecast corpus build`, `stats` and `featurize`: parser and command functions.
 
 Importing this module is cheap (no torch): the builder is imported inside the
 command, so `tunecast serve` and `tunecast corpus stats` stay light.
@@ -18,7 +18,7 @@ ModelT = TypeVar("ModelT", bound=BaseModel)
 
 
 def add_corpus_parser(subparsers: Any) -> argparse.ArgumentParser:
-    """Register `corpus build` and `corpus stats` on the top-level subparsers."""
+    """Register `corpus build`, `stats` and `featurize` on the top-level subparsers."""
     corpus = subparsers.add_parser("corpus", help="build or summarise a run corpus of real fine-tunes")
     sub = corpus.add_subparsers(dest="corpus_command", required=True)
 
@@ -44,6 +44,19 @@ def add_corpus_parser(subparsers: Any) -> argparse.ArgumentParser:
     stats.add_argument("dir", help="run-store directory")
     stats.add_argument("--json", action="store_true", help="print one JSON object")
     stats.set_defaults(func=corpus_stats_command)
+
+    feat = sub.add_parser("featurize", help="compute pre-run features of every run not featurized yet, stored beside the runs")
+    feat.add_argument("dir", help="run-store directory (features go to DIR/features/<version>-<fingerprint>/)")
+    feat.add_argument("--model", required=True, help="the base model spec the corpus was built from (weights hash checked)")
+    feat.add_argument("--sources", default=None, help="directory of text-source caches the datasets regenerate from")
+    feat.add_argument("--limit", type=int, default=None, help="featurize at most N runs this call")
+    feat.add_argument("--config", default=None, help="JSON/YAML file of featurizer settings (default: the defaults)")
+    feat.add_argument("--device", default=None, help="override the featurizer config's device (auto, cpu, cuda)")
+    feat.add_argument("--cache-dir", default=None, help="feature cache directory (reused across calls)")
+    feat.add_argument("--retry-failed", action="store_true", help="retry runs listed in the feature dir's failed.jsonl")
+    feat.add_argument("--no-progress", action="store_true", help="no progress bar")
+    feat.add_argument("--json", action="store_true", help="print the summary as one JSON object")
+    feat.set_defaults(func=corpus_featurize_command)
     return corpus
 
 
@@ -112,6 +125,31 @@ def corpus_stats_command(args: argparse.Namespace) -> int:
         print(f"  {'outcome (end-of-run delta)':<{width}}  {'mean':>10} {'std':>10} {'min':>10} {'max':>10}")
         for name, s in stats["outcomes"].items():
             print(f"  {name:<{width}}  {s['mean']:10.4f} {s['std']:10.4f} {s['min']:10.4f} {s['max']:10.4f}")
+    return 0
+
+
+def corpus_featurize_command(args: argparse.Namespace) -> int:
+    from experiments.corpus_builder.featurize_corpus import featurize_corpus
+    from featurizers.features.config import FeaturizerConfig
+
+    if not Path(args.dir).is_dir():
+        raise ValueError(f"{args.dir} is not a directory; give the run-store directory a build wrote to")
+    if args.limit is not None and args.limit < 0:
+        raise ValueError(f"--limit must be >= 0, got {args.limit}")
+    config = load_model_file(args.config, FeaturizerConfig, "config")
+    if args.device is not None:
+        config = config.model_copy(update={"device": args.device})
+    summary = featurize_corpus(args.dir, args.model, sources_dir=args.sources, limit=args.limit,
+                               progress=not args.no_progress, featurizer_config=config,
+                               retry_failed=args.retry_failed, cache_dir=args.cache_dir)
+    if args.json:
+        print(json.dumps(summary.model_dump(), indent=2))
+        return 0
+    per_run = "- s/run" if summary.seconds_per_run is None else (
+        f"{summary.seconds_per_run:.2f} s/run ({summary.cpu_seconds_per_run:.2f} CPU s/run)")
+    print(f"featurized {summary.featurized}, skipped {summary.already_featurized} already featurized "
+          f"and {summary.known_failures} known failures, failed {summary.failed}; {per_run} "
+          f"(model load {summary.load_s:.1f} s)\nfeatures: {summary.feature_dir}")
     return 0
 
 

@@ -16,6 +16,24 @@ from featurizers.io import write_text_atomic
 FAILURES_NAME = "failed_runs.jsonl"
 
 
+def read_run_entries(path: Path) -> list[dict[str, object]]:
+    """The JSON objects of a run-keyed JSONL log (each with a string 'run_id'); [] if absent."""
+    if not path.is_file():
+        return []
+    entries = []
+    for lineno, line in enumerate(path.read_text(encoding="utf-8").splitlines(), start=1):
+        if not line.strip():
+            continue
+        try:
+            entry = json.loads(line)
+        except json.JSONDecodeError as exc:
+            raise ValueError(f"{path}:{lineno}: not valid JSON ({exc.msg}); fix or delete the line") from exc
+        if not isinstance(entry, dict) or not isinstance(entry.get("run_id"), str):
+            raise ValueError(f"{path}:{lineno}: expected an object with a string 'run_id'")
+        entries.append(entry)
+    return entries
+
+
 class FailureLog:
     """failed_runs.jsonl in a corpus directory: one {"run_id", "error", "config"} per line."""
 
@@ -23,20 +41,7 @@ class FailureLog:
         self.path = Path(directory) / FAILURES_NAME
 
     def entries(self) -> list[dict[str, object]]:
-        if not self.path.is_file():
-            return []
-        entries = []
-        for lineno, line in enumerate(self.path.read_text(encoding="utf-8").splitlines(), start=1):
-            if not line.strip():
-                continue
-            try:
-                entry = json.loads(line)
-            except json.JSONDecodeError as exc:
-                raise ValueError(f"{self.path}:{lineno}: not valid JSON ({exc.msg}); fix or delete the line") from exc
-            if not isinstance(entry, dict) or not isinstance(entry.get("run_id"), str):
-                raise ValueError(f"{self.path}:{lineno}: expected an object with a string 'run_id'")
-            entries.append(entry)
-        return entries
+        return read_run_entries(self.path)
 
     def run_ids(self) -> set[str]:
         return {str(e["run_id"]) for e in self.entries()}

@@ -55,7 +55,7 @@ def param_space_key(recipe: Recipe, config: FeaturizerConfig) -> dict[str, Any]:
     """The recipe and config fields that decide which parameters are sketched and their values."""
     if recipe.method == "lora":
         return {"method": "lora", "lora_rank": recipe.lora_rank, "lora_alpha": recipe.lora_alpha,
-                "target_modules": sorted(recipe.target_modules), "init_seed": recipe.seed, "seed": config.seed}
+                "target_modules": sorted(recipe.target_modules), "seed": config.seed}
     return {"method": "full", "last_blocks": config.gradients.full_last_blocks,
             "lm_head": config.gradients.full_include_lm_head}
 
@@ -93,8 +93,10 @@ def _with_lora(model: torch.nn.Module, recipe: Recipe, seed: int) -> torch.nn.Mo
         raise ValueError(f"recipe.target_modules {missing} match no module of {type(model).__name__}")
     lora = LoraConfig(r=recipe.lora_rank, lora_alpha=recipe.lora_alpha, lora_dropout=recipe.lora_dropout or 0.0,
                       target_modules=list(recipe.target_modules), bias="none", task_type="CAUSAL_LM")
+    # The adapter init is seeded by the featurizer, not the recipe: the sketch estimates what
+    # LoRA of this shape does, and one init per shape lets a corpus share probe gradients.
     with torch.random.fork_rng(devices=[]):
-        torch.manual_seed(derive_torch_seed(seed, "lora-init", recipe.seed))
+        torch.manual_seed(derive_torch_seed(seed, "lora-init"))
         wrapped = get_peft_model(model, lora)
     wrapped.eval()
     return wrapped

@@ -11,8 +11,10 @@ import errno
 import fcntl
 import os
 import time
+import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
+from datetime import UTC, datetime
 from pathlib import Path
 
 
@@ -43,5 +45,19 @@ def exclusive_lock(path: Path, timeout_s: float, poll_s: float) -> Iterator[None
             yield
         finally:
             fcntl.flock(fd, fcntl.LOCK_UN)
+    finally:
+        os.close(fd)
+
+
+def stamped_name(prefix: str, suffix: str) -> str:
+    """A file name that sorts by creation time and never collides across writers."""
+    return f"{prefix}{datetime.now(UTC).strftime('%Y%m%dT%H%M%S%fZ')}-{uuid.uuid4().hex}{suffix}"
+
+
+def fsync_dir(path: Path) -> None:
+    """Make a rename inside `path` durable (a crash after it cannot resurrect the old listing)."""
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        os.fsync(fd)
     finally:
         os.close(fd)
