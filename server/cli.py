@@ -36,16 +36,7 @@ def add_serve_parser(subparsers: Any) -> argparse.ArgumentParser:
     return p
 
 
-def skip_optional_imports() -> None:
-    """Make scikit-learn unimportable in a serving process: LightGBM imports it (and with it
-    most of SciPy) only for its optional scikit-learn API, which serving never uses; this
-    roughly halves the time to the first SERVING answer. Call before anything imports lightgbm."""
-    if "lightgbm" not in sys.modules:
-        sys.modules.setdefault("sklearn", None)  # type: ignore[arg-type]
-
-
 def serve_command(args: argparse.Namespace) -> int:
-    skip_optional_imports()
     from server.app import serve
     from server.config import ServerConfig
     from server.errors import ServiceError

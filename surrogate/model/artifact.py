@@ -20,7 +20,6 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, Final
 
-import lightgbm as lgb
 import numpy as np
 from pydantic import BaseModel, ValidationError
 
@@ -41,6 +40,7 @@ from surrogate.model.estimator import ForecastModel
 from surrogate.model.fitting import TargetCalibration, booster_roles
 from surrogate.model.ood import FeatureStats
 from surrogate.model.schema import parse_target
+from surrogate.model.tree_text import TreeModelError
 
 logger = logging.getLogger(__name__)
 
@@ -85,6 +85,13 @@ def _write_json(path: Path, payload: Any) -> None:
             f"{path.name}: {exc} (only plain JSON values are stored: no NaN, infinity or numpy objects)"
         ) from exc
     _write_text(path, text + "\n")
+
+
+def _lightgbm_version() -> str:
+    """The LightGBM that trained the boosters (provenance only: loading never imports it)."""
+    import lightgbm as lgb
+
+    return lgb.__version__
 
 
 def _optional(values: np.ndarray) -> list[float | None]:
@@ -137,10 +144,9 @@ def _write_contents(
     (temp / MODELS_DIR).mkdir()
     target_index = {t: i for i, t in enumerate(model.targets_)}
     entries = []
-    for spec, booster in zip(model.boosters_, model.forest_.boosters):
+    for spec in model.boosters_:
         rel = _booster_file(target_index[spec.target], spec.kind, spec.base_level)
-        booster.save_model(temp / rel, num_iteration=spec.num_iteration)
-        _fsync_path(temp / rel)
+        _write_text(temp / rel, spec.model_text)  # written by LightGBM with every iteration explicit
         entries.append(
             BoosterEntry(
                 target=spec.target, kind=spec.kind, base_level=spec.base_level,
@@ -194,7 +200,7 @@ def _write_contents(
         model_version=model_version,
         created_at=created,
         corpus_hash=corpus_hash,
-        lightgbm_version=lgb.__version__,
+        lightgbm_version=_lightgbm_version(),
         schema_fingerprint=model.schema_.fingerprint(),
         config=model.config_,
         boosters=tuple(entries),
@@ -260,7 +266,7 @@ def verify_artifact(directory: str | os.PathLike[str]) -> ArtifactMeta:
 
 def _check_boosters(meta: ArtifactMeta, schema_file: SchemaFile, root: Path) -> list[BoosterSpec]:
     """Read each booster text and check it against meta.json and the schema before
-    any of it reaches LightGBM."""
+    any of it is compiled for prediction."""
     config = meta.config
     roles = booster_roles(config.base_levels)
     expected = [(t, kind, level, alpha) for t in schema_file.targets for kind, level, alpha in roles]
@@ -306,7 +312,7 @@ def _check_boosters(meta: ArtifactMeta, schema_file: SchemaFile, root: Path) -> 
                 f"{where}: quantile alpha {info.alpha} differs from meta.json alpha {entry.alpha}"
             )
         specs.append(
-            BoosterSpec(entry.target, entry.kind, entry.base_level, entry.alpha, entry.num_iteration, text)
+            BoosterSpec(entry.target, entry.kind, entry.base_level, entry.alpha, entry.num_iteration, text, where)
         )
     return specs
 
@@ -382,15 +388,14 @@ def load_model(directory: str | os.PathLike[str]) -> ForecastModel:
             f"{root}/{SCHEMA_FILE}: schema fingerprint {schema_file.features.fingerprint()} differs "
             f"from meta.json schema_fingerprint {meta.schema_fingerprint}"
         )
-    if lgb.__version__.split(".")[0] != meta.lightgbm_version.split(".")[0]:
-        logger.warning(
-            "%s was written by LightGBM %s, running %s", root, meta.lightgbm_version, lgb.__version__
-        )
     specs = _check_boosters(meta, schema_file, root)
     calibration_file = _parse(root, CALIBRATION_FILE, CalibrationFile)
     calibrations = _calibrations(calibration_file, meta, schema_file.targets, root)
     stats = _feature_stats(_parse(root, OOD_FILE, OODFile), schema_file.features.n_features, root)
     model = ForecastModel(meta.config)
-    model._set_fitted(meta.config, schema_file.features, schema_file.targets, specs, calibrations, stats)
+    try:
+        model._set_fitted(meta.config, schema_file.features, schema_file.targets, specs, calibrations, stats)
+    except TreeModelError as exc:  # the message names the booster file and tree
+        raise ArtifactError(str(exc)) from exc
     model.model_version_ = meta.model_version
     return model

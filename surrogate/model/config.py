@@ -94,10 +94,11 @@ class ForecastModelConfig(_Frozen):
     pairs fitted per target; a requested level uses the nearest pair. One
     central pair (0.8) is estimated more stably than a 0.9 pair on small data.
 
-    ``fused_max_rows``: batches up to this size are evaluated by one fused
-    LightGBM call over all boosters (per-call overhead dominates there); larger
-    batches booster by booster. ``num_threads`` is used for training and
-    prediction; 1 avoids OpenMP oversubscription on shared machines.
+    ``fused_max_rows`` is no longer used (prediction walks every booster at
+    once with the numpy evaluator of ``tree_predict``); it stays so that
+    artifacts whose config holds it still load. ``num_threads`` is used for
+    training and the out-of-distribution distances; 1 avoids OpenMP
+    oversubscription on shared machines.
     ``correction_cache_size`` bounds how many (level, regime) conformal
     corrections are kept, so arbitrary levels from clients cannot grow memory.
     """

@@ -16,9 +16,8 @@ from typing import Any
 
 import numpy as np
 from threadpoolctl import ThreadpoolController
-from tqdm.auto import tqdm
 
-from surrogate.model.boosters import BoosterSpec, ForestPredictor, derive_seed
+from surrogate.model.boosters import BoosterSpec, derive_seed
 from surrogate.model.config import ForecastModelConfig
 from surrogate.model.conformal import REGIMES, apply_correction
 from surrogate.model.errors import NotFittedError
@@ -34,6 +33,7 @@ from surrogate.model.fitting import (
 from surrogate.model.forecast import Forecast
 from surrogate.model.ood import FeatureStats, check_rows, fit_feature_stats
 from surrogate.model.schema import FeatureSchema
+from surrogate.model.tree_predict import compile_model_texts
 
 logger = logging.getLogger(__name__)
 
@@ -62,6 +62,9 @@ class ForecastModel:
         ``Y`` maps target names (``outcome@fraction``) to arrays with one value
         per row of ``X``; NaN marks a run that did not measure that target.
         """
+        # only fitting shows progress; serving never imports tqdm
+        from tqdm.auto import tqdm
+
         config = self.config if self.config is not None else ForecastModelConfig()
         if not isinstance(config, ForecastModelConfig):
             raise TypeError(f"config must be a ForecastModelConfig, got {type(config).__name__}")
@@ -123,9 +126,7 @@ class ForecastModel:
         self._corrections: dict[tuple[float, str], tuple[int, np.ndarray]] = {}
         self.model_version_: str | None = None
         self._blas = ThreadpoolController()
-        self.forest_ = ForestPredictor(
-            [s.model_text for s in specs], schema.feature_names, config.fused_max_rows, config.num_threads
-        )
+        self.forest_ = compile_model_texts([s.model_text for s in specs], [s.label for s in specs])
         for level in config.levels:
             self._correction(level, "pre")
 

@@ -9,9 +9,8 @@ from __future__ import annotations
 import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import lightgbm as lgb
 import numpy as np
 
 from surrogate.model.boosters import (
@@ -34,6 +33,9 @@ from surrogate.model.conformal import (
 from surrogate.model.errors import CalibrationTooSmallError, SchemaMismatchError
 from surrogate.model.schema import FeatureSchema, parse_target
 from surrogate.runs.outcomes import order_outcomes
+
+if TYPE_CHECKING:  # lightgbm is imported by the training functions in boosters, never on load
+    import lightgbm as lgb
 
 Role = tuple[BoosterKind, float | None, float | None]
 """(kind, base level, quantile alpha) of one booster of a target."""

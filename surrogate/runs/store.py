@@ -11,17 +11,13 @@ from __future__ import annotations
 import hashlib
 import logging
 import os
-import uuid
 from collections.abc import Iterable
-from datetime import UTC, datetime
 from pathlib import Path
-from typing import Final
+from typing import TYPE_CHECKING, Final
 
-import pyarrow as pa
-import pyarrow.parquet as pq
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
-from surrogate.runs.lock import exclusive_lock
+from surrogate.runs.lock import exclusive_lock, fsync_dir, stamped_name
 from surrogate.runs.outcomes import CORE_OUTCOMES, order_outcomes
 from surrogate.runs.record import RunRecord
 from surrogate.runs.table import (
@@ -29,6 +25,9 @@ from surrogate.runs.table import (
     RUN_ID_COLUMN,
     records_to_table,
 )
+
+if TYPE_CHECKING:  # pyarrow is imported by the methods that touch Parquet, not at import
+    import pyarrow as pa
 
 logger = logging.getLogger(__name__)
 
@@ -60,19 +59,6 @@ class RunStoreConfig(BaseModel):
     max_ids_in_error: int = Field(default=10, ge=1)
 
 
-def _batch_name() -> str:
-    stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%S%fZ")
-    return f"{BATCH_PREFIX}{stamp}-{uuid.uuid4().hex}{BATCH_SUFFIX}"
-
-
-def _fsync_dir(path: Path) -> None:
-    fd = os.open(path, os.O_RDONLY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
-
-
 class RunStore:
     """Append-only Parquet store of :class:`RunRecord`, one file per batch."""
 
@@ -102,6 +88,9 @@ class RunStore:
         )
 
     def _read_file(self, path: Path, columns: list[str]) -> pa.Table:
+        import pyarrow as pa
+        import pyarrow.parquet as pq
+
         try:
             table = pq.read_table(path, columns=columns)
         except (pa.ArrowInvalid, OSError) as exc:
@@ -224,6 +213,8 @@ class RunStore:
                 raise TypeError(f"records[{i}] is {type(record).__name__}, expected RunRecord")
         if not batch:
             return None
+        import pyarrow.parquet as pq
+
         self.directory.mkdir(parents=True, exist_ok=True)
         with exclusive_lock(
             self.directory / LOCK_NAME, self.config.lock_timeout_s, self.config.lock_poll_s
@@ -232,7 +223,7 @@ class RunStore:
             self._refuse_duplicates(batch, self._ids_by_file())
             table = records_to_table(batch, CORE_OUTCOMES)
             table = table.replace_schema_metadata({FORMAT_METADATA_KEY: STORE_FORMAT_VERSION})
-            final = self.directory / _batch_name()
+            final = self.directory / stamped_name(BATCH_PREFIX, BATCH_SUFFIX)
             temp = self.directory / f".{final.name}{TEMP_SUFFIX}"
             try:
                 pq.write_table(table, temp, compression=self.config.compression)
@@ -242,7 +233,7 @@ class RunStore:
             except BaseException:
                 temp.unlink(missing_ok=True)
                 raise
-            _fsync_dir(self.directory)
+            fsync_dir(self.directory)
         logger.info("appended %d run(s) to %s", len(batch), final)
         return final
 

@@ -9,63 +9,71 @@ from __future__ import annotations
 
 import json
 from collections.abc import Sequence
-from typing import Final
-
-import pyarrow as pa
+from typing import TYPE_CHECKING, Final
 
 from surrogate.runs.outcomes import CORE_OUTCOMES, delta_column
 from surrogate.runs.record import RunRecord
+
+if TYPE_CHECKING:  # pyarrow is imported where tables are built: serving never needs it
+    import pyarrow as pa
 
 RECORD_JSON_COLUMN: Final[str] = "record_json"
 RUN_ID_COLUMN: Final[str] = "run_id"
 END_DELTAS_COLUMN: Final[str] = "end_deltas"
 
-_FIXED_FIELDS: Final[tuple[pa.Field, ...]] = (
-    pa.field(RUN_ID_COLUMN, pa.string(), nullable=False),
-    pa.field("schema_version", pa.int32(), nullable=False),
-    pa.field("created_at", pa.timestamp("us", tz="UTC"), nullable=False),
-    pa.field("base_name", pa.string(), nullable=False),
-    pa.field("base_hash", pa.string(), nullable=False),
-    pa.field("family", pa.string(), nullable=False),
-    pa.field("dataset_hash", pa.string(), nullable=False),
-    pa.field("dataset_seed", pa.int64(), nullable=False),
-    pa.field("dataset_format", pa.string(), nullable=False),
-    pa.field("dataset_params_json", pa.string(), nullable=False),
-    pa.field("n_examples", pa.int64(), nullable=False),
-    pa.field("method", pa.string(), nullable=False),
-    pa.field("lora_rank", pa.int64()),
-    pa.field("lora_alpha", pa.float64()),
-    pa.field("lora_dropout", pa.float64()),
-    pa.field("target_modules", pa.list_(pa.string()), nullable=False),
-    pa.field("learning_rate", pa.float64(), nullable=False),
-    pa.field("lr_schedule", pa.string(), nullable=False),
-    pa.field("warmup_steps", pa.int64(), nullable=False),
-    pa.field("batch_size", pa.int64(), nullable=False),
-    pa.field("steps", pa.int64(), nullable=False),
-    pa.field("epochs", pa.float64(), nullable=False),
-    pa.field("max_seq_len", pa.int64(), nullable=False),
-    pa.field("recipe_seed", pa.int64(), nullable=False),
-    pa.field("optimizer", pa.string(), nullable=False),
-    pa.field("n_checkpoints", pa.int64(), nullable=False),
-    pa.field("final_step", pa.int64(), nullable=False),
-    pa.field("final_fraction", pa.float64(), nullable=False),
-    pa.field("final_train_loss", pa.float64()),
-    pa.field("wall_s", pa.float64(), nullable=False),
-    pa.field("finetune_s", pa.float64(), nullable=False),
-    pa.field("eval_s", pa.float64(), nullable=False),
-    pa.field("tokens_seen", pa.int64(), nullable=False),
-    pa.field("hardware", pa.string(), nullable=False),
-    pa.field("device", pa.string(), nullable=False),
-)
+
+def _fixed_fields() -> list[pa.Field]:
+    """The columns every run has, whatever outcomes it measured."""
+    import pyarrow as pa
+
+    return [
+        pa.field(RUN_ID_COLUMN, pa.string(), nullable=False),
+        pa.field("schema_version", pa.int32(), nullable=False),
+        pa.field("created_at", pa.timestamp("us", tz="UTC"), nullable=False),
+        pa.field("base_name", pa.string(), nullable=False),
+        pa.field("base_hash", pa.string(), nullable=False),
+        pa.field("family", pa.string(), nullable=False),
+        pa.field("dataset_hash", pa.string(), nullable=False),
+        pa.field("dataset_seed", pa.int64(), nullable=False),
+        pa.field("dataset_format", pa.string(), nullable=False),
+        pa.field("dataset_params_json", pa.string(), nullable=False),
+        pa.field("n_examples", pa.int64(), nullable=False),
+        pa.field("method", pa.string(), nullable=False),
+        pa.field("lora_rank", pa.int64()),
+        pa.field("lora_alpha", pa.float64()),
+        pa.field("lora_dropout", pa.float64()),
+        pa.field("target_modules", pa.list_(pa.string()), nullable=False),
+        pa.field("learning_rate", pa.float64(), nullable=False),
+        pa.field("lr_schedule", pa.string(), nullable=False),
+        pa.field("warmup_steps", pa.int64(), nullable=False),
+        pa.field("batch_size", pa.int64(), nullable=False),
+        pa.field("steps", pa.int64(), nullable=False),
+        pa.field("epochs", pa.float64(), nullable=False),
+        pa.field("max_seq_len", pa.int64(), nullable=False),
+        pa.field("recipe_seed", pa.int64(), nullable=False),
+        pa.field("optimizer", pa.string(), nullable=False),
+        pa.field("n_checkpoints", pa.int64(), nullable=False),
+        pa.field("final_step", pa.int64(), nullable=False),
+        pa.field("final_fraction", pa.float64(), nullable=False),
+        pa.field("final_train_loss", pa.float64()),
+        pa.field("wall_s", pa.float64(), nullable=False),
+        pa.field("finetune_s", pa.float64(), nullable=False),
+        pa.field("eval_s", pa.float64(), nullable=False),
+        pa.field("tokens_seen", pa.int64(), nullable=False),
+        pa.field("hardware", pa.string(), nullable=False),
+        pa.field("device", pa.string(), nullable=False),
+    ]
 
 
 def flat_schema(outcome_names: Sequence[str]) -> pa.Schema:
     """Fixed columns, one nullable ``delta.<name>`` per outcome, the end-delta
     map (every outcome, breakdowns included) and the full record as JSON."""
+    import pyarrow as pa
+
     delta_fields = [pa.field(delta_column(name), pa.float64()) for name in outcome_names]
     return pa.schema(
         [
-            *_FIXED_FIELDS,
+            *_fixed_fields(),
             *delta_fields,
             pa.field(END_DELTAS_COLUMN, pa.map_(pa.string(), pa.float64()), nullable=False),
             pa.field(RECORD_JSON_COLUMN, pa.string(), nullable=False),
@@ -127,5 +135,7 @@ def _row(record: RunRecord, outcome_names: Sequence[str]) -> dict[str, object]:
 
 def records_to_table(records: Sequence[RunRecord], outcome_names: Sequence[str]) -> pa.Table:
     """One row per record, with a delta column for each name in ``outcome_names``."""
+    import pyarrow as pa
+
     schema = flat_schema(outcome_names)
     return pa.Table.from_pylist([_row(r, outcome_names) for r in records], schema=schema)

@@ -99,18 +99,27 @@ def test_default_levels_come_from_config():
     assert model.predict(X[:2]).levels == model.config_.levels
 
 
-def test_same_seed_same_model_and_fused_path_matches():
+def _assert_forest_matches_lightgbm(model: ForecastModel, X: np.ndarray) -> None:
+    """The numpy evaluator (all boosters at once) equals LightGBM booster by booster."""
+    import lightgbm as lgb
+
+    raw = model.forest_.predict(X)
+    assert raw.shape == (X.shape[0], len(model.boosters_))
+    for k, spec in enumerate(model.boosters_):
+        expected = lgb.Booster(model_str=spec.model_text).predict(X, raw_score=True)
+        np.testing.assert_allclose(raw[:, k], expected, rtol=1e-9, atol=1e-12, err_msg=spec.label)
+
+
+def test_same_seed_same_model_and_forest_matches_lightgbm():
     a, X = _small_model()
     b, _ = _small_model()
     fa, fb = a.predict(X), b.predict(X)
     assert np.array_equal(fa.point, fb.point) and np.array_equal(fa.lower, fb.lower)
-    # one fused LightGBM call over all boosters equals booster-by-booster
-    fused = a.forest_.predict(X[:50], fused=True)
-    separate = a.forest_.predict(X[:50], fused=False)
-    assert np.array_equal(fused, separate)
+    _assert_forest_matches_lightgbm(a, X[:50])
+    _assert_forest_matches_lightgbm(a, X[:1])
 
 
-def test_boosters_that_stop_early_are_padded_in_the_fused_model():
+def test_boosters_that_stop_early_are_summed_over_their_own_trees():
     rng = np.random.default_rng(2)
     X, y, _ = _hetero(80, rng)
     Y = {TARGET: y, "bias.gender_skew@1.0": np.full(80, 0.25)}  # constant: no split possible
@@ -118,7 +127,7 @@ def test_boosters_that_stop_early_are_padded_in_the_fused_model():
     model = ForecastModel(config).fit(X, Y, _schema())
     iterations = {(s.target, s.kind): s.num_iteration for s in model.boosters_}
     assert iterations[("bias.gender_skew@1.0", "point")] < 30 == iterations[(TARGET, "point")]
-    assert np.array_equal(model.forest_.predict(X, fused=True), model.forest_.predict(X, fused=False))
+    _assert_forest_matches_lightgbm(model, X)
     forecast = model.predict(X[:3])
     assert np.allclose(forecast.point_of("bias.gender_skew@1.0"), 0.25)
 
