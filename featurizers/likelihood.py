@@ -23,12 +23,13 @@ class LikelihoodScorer:
     """Scores token sequences with a causal LM in length-sorted, right-padded batches."""
 
     def __init__(self, model: PreTrainedModel, tokenizer: PreTrainedTokenizerBase, batch_size: int = 16,
-                 max_length: int | None = None) -> None:
+                 max_length: int | None = None, share_contexts: bool = True) -> None:
         if batch_size < 1:
             raise ValueError(f"batch_size must be >= 1, got {batch_size}")
         self.model = model
         self.tokenizer = tokenizer
         self.batch_size = batch_size
+        self.share_contexts = share_contexts
         config_max = int(getattr(model.config, "max_position_embeddings", 2048) or 2048)
         self.max_length = min(max_length or config_max, config_max)
         self._start = start_token_ids(tokenizer)
@@ -74,7 +75,8 @@ class LikelihoodScorer:
 
     def _can_share(self) -> bool:
         """Key/value caching needs a model that returns a cache we can repeat per continuation."""
-        return bool(getattr(self.model.config, "use_cache", True)) and hasattr(self.model, "generate")
+        return (self.share_contexts and bool(getattr(self.model.config, "use_cache", True))
+                and hasattr(self.model, "generate"))
 
     @torch.no_grad()
     def _score_shared(self, encoded: dict[str, list[int]], groups: dict[str, list[int]],

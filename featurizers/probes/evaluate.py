@@ -32,8 +32,13 @@ class EvaluationConfig(BaseModel):
 
 
 def evaluate_model(loaded: LoadedModel, config: EvaluationConfig | None = None,
-                   registry: SuiteRegistry | None = None, progress: bool = False) -> dict[str, float]:
-    """Score every selected suite; deterministic (no sampling), batched."""
+                   registry: SuiteRegistry | None = None, progress: bool = False,
+                   share_contexts: bool = True) -> dict[str, float]:
+    """Score every selected suite; deterministic (no sampling), batched.
+
+    share_contexts=False scores every (context, continuation) pair on its own: same results,
+    slower; kept for the timing comparison in experiments/bench/evaluate_timing.py.
+    """
     config = config or EvaluationConfig()
     registry = registry or default_registry()
     names = registry.resolve(config.suites)
@@ -41,7 +46,8 @@ def evaluate_model(loaded: LoadedModel, config: EvaluationConfig | None = None,
     if unknown_files:
         raise ValueError(f"user_files: suite(s) {sorted(unknown_files)} are not among the selected suites {names}")
     ctx = ScoringContext(
-        scorer=LikelihoodScorer(loaded.model, loaded.tokenizer, batch_size=config.batch_size),
+        scorer=LikelihoodScorer(loaded.model, loaded.tokenizer, batch_size=config.batch_size,
+                                share_contexts=share_contexts),
         prompter=Prompter.for_tokenizer(loaded.tokenizer),
     )
     results: dict[str, float] = {}
