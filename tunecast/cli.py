@@ -64,9 +64,12 @@ def build_parser() -> argparse.ArgumentParser:
     from experiments.corpus_builder.cli import add_corpus_parser
     from featurizers.features.cli import add_featurize_parsers
     from server.cli import add_forecast_parser, add_serve_parser
+    from surrogate.cli import add_evaluate_model_parser, add_train_parser
 
     add_corpus_parser(sub)
     add_featurize_parsers(sub)
+    add_train_parser(sub)
+    add_evaluate_model_parser(sub)
 
     add_serve_parser(sub)
     add_forecast_parser(sub)
