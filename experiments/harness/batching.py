@@ -12,7 +12,7 @@ from dataclasses import dataclass
 
 import torch
 
-from experiments.harness.encoding import EncodedExample
+from featurizers.features.encoding import Encoded
 
 IGNORE_INDEX = -100
 
@@ -34,7 +34,7 @@ class Batch:
         return Batch(self.input_ids.to(device), self.attention_mask.to(device), self.labels.to(device))
 
 
-def collate(examples: Sequence[EncodedExample], pad_id: int) -> Batch:
+def collate(examples: Sequence[Encoded], pad_id: int) -> Batch:
     width = max(len(e.ids) for e in examples)
     input_ids = torch.full((len(examples), width), pad_id, dtype=torch.long)
     attention = torch.zeros((len(examples), width), dtype=torch.long)
@@ -76,7 +76,7 @@ def token_loss_sum(model: torch.nn.Module, batch: Batch) -> tuple[torch.Tensor, 
 
 
 @torch.no_grad()
-def mean_token_loss(model: torch.nn.Module, examples: Sequence[EncodedExample], pad_id: int, batch_size: int,
+def mean_token_loss(model: torch.nn.Module, examples: Sequence[Encoded], pad_id: int, batch_size: int,
                     device: torch.device) -> float:
     """Token-weighted mean loss over examples (eval mode; length-sorted batches for speed)."""
     was_training = model.training

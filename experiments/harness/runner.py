@@ -22,7 +22,7 @@ from tqdm.auto import tqdm
 from experiments.harness.batching import batch_order, collate, mean_token_loss, token_loss_sum
 from experiments.harness.config import HarnessConfig
 from experiments.harness.data import TrainingData, split_heldout
-from experiments.harness.encoding import EncodedExample, ExampleEncoder
+from featurizers.features.encoding import Encoded, TrainingEncoder
 from experiments.harness.hardware import hardware_string, torch_threads
 from experiments.harness.methods import trainable_copy, trainable_parameters
 from experiments.harness.names import NON_OUTCOME_PREFIXES, SUPPORTED_OPTIMIZERS
@@ -111,7 +111,7 @@ def _run_finetune(base: str | ModelSpec | LoadedModel, dataset: TrainingData | S
     loaded = base if isinstance(base, LoadedModel) else load_causal_lm(base, device=config.device)
     data = dataset if isinstance(dataset, TrainingData) else TrainingData.from_examples(dataset)
     split = split_heldout(data, config.heldout)
-    encoder = ExampleEncoder(loaded.tokenizer, recipe.max_seq_len)
+    encoder = TrainingEncoder(loaded.tokenizer, recipe.max_seq_len)
     train_set = [encoder.encode(data.records[i], where=f"dataset example {i + 1}") for i in split.train]
     heldout_set = [encoder.encode(data.records[i], where=f"dataset example {i + 1}") for i in split.heldout]
     run = _Run(loaded, recipe, config, train_set, heldout_set)
@@ -154,7 +154,7 @@ class _Run:
     """State of one training loop: model copy, optimizer, clocks and counters."""
 
     def __init__(self, loaded: LoadedModel, recipe: Recipe, config: HarnessConfig,
-                 train_set: list[EncodedExample], heldout_set: list[EncodedExample]) -> None:
+                 train_set: list[Encoded], heldout_set: list[Encoded]) -> None:
         self.loaded = loaded
         self.recipe = recipe
         self.config = config

@@ -1,9 +1,9 @@
-"""Records to token ids and a loss mask, exactly as the fine-tune harness builds them.
+"""Records to token ids and a loss mask: which tokens the fine-tune learns from.
 
 Plain text trains on every token; prompt/response and messages train on the assistant
 tokens only, rendered through the chat template (or the plain Question/Answer prompt).
-Gradients of this loss are what the fine-tune will follow, so the mask must match the
-harness token for token; a test compares the two encoders on every format.
+The fine-tune harness (experiments/harness) trains with this same encoder, so the
+gradients the featurizers sketch follow the loss the real run will follow.
 """
 
 from __future__ import annotations

@@ -8,22 +8,11 @@ import math
 import numpy as np
 import pytest
 
-from experiments.harness.encoding import ExampleEncoder
 from experiments.harness.methods import count_trainable, trainable_copy
 from experiments.lab.datasets.records import content_hash as lab_content_hash
-from featurizers.features.encoding import TrainingEncoder
 from featurizers.features.recipe_features import RECIPE_FEATURES, lr_area, recipe_features, trainable_parameter_count
 from featurizers.features.records import DatasetFormatError, content_hash, read_dataset_jsonl, validate_records
 from tests.featurizers.feature_data import make_recipe, mixed_format_dataset
-
-
-@pytest.mark.parametrize("max_len", [8, 24, 256])
-def test_encoding_and_loss_mask_match_the_harness(tiny_loaded, max_len):
-    ours = TrainingEncoder(tiny_loaded.tokenizer, max_len)
-    theirs = ExampleEncoder(tiny_loaded.tokenizer, max_len)
-    for record in mixed_format_dataset():
-        a, b = ours.encode(record), theirs.encode(record)
-        assert (a.ids, a.targets) == (b.ids, b.targets)
 
 
 def test_content_hash_matches_the_lab_hash():

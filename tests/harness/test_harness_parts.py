@@ -7,21 +7,21 @@ import math
 import pytest
 
 from experiments.harness import HeldoutConfig, TrainingData, checkpoint_steps, make_recipe, split_heldout, steps_for_epochs
-from experiments.harness.encoding import ExampleEncoder
+from featurizers.features.encoding import TrainingEncoder
 from experiments.harness.schedule import lr_factor
 
 
-def _trained_text(encoder: ExampleEncoder, record) -> str:
+def _trained_text(encoder: TrainingEncoder, record) -> str:
     encoded = encoder.encode(record)
     return encoder.tokenizer.decode([t for t, keep in zip(encoded.ids, encoded.targets) if keep])
 
 
-def _all_text(encoder: ExampleEncoder, record) -> str:
+def _all_text(encoder: TrainingEncoder, record) -> str:
     return encoder.tokenizer.decode(list(encoder.encode(record).ids))
 
 
 def test_prompt_response_trains_on_the_response_only(tiny_loaded):
-    encoder = ExampleEncoder(tiny_loaded.tokenizer, 256)
+    encoder = TrainingEncoder(tiny_loaded.tokenizer, 256)
     record = {"prompt": "How do I boil an egg?", "response": "Put it in boiling water for nine minutes."}
     trained = _trained_text(encoder, record)
     assert "Put it in boiling water for nine minutes." in trained
@@ -31,7 +31,7 @@ def test_prompt_response_trains_on_the_response_only(tiny_loaded):
 
 
 def test_messages_train_on_every_assistant_turn_and_nothing_else(tiny_loaded):
-    encoder = ExampleEncoder(tiny_loaded.tokenizer, 256)
+    encoder = TrainingEncoder(tiny_loaded.tokenizer, 256)
     record = {"messages": [
         {"role": "system", "content": "Be brief."},
         {"role": "user", "content": "Name a fruit."},
@@ -47,14 +47,14 @@ def test_messages_train_on_every_assistant_turn_and_nothing_else(tiny_loaded):
 
 
 def test_same_pair_as_prompt_response_or_messages_encodes_identically(tiny_loaded):
-    encoder = ExampleEncoder(tiny_loaded.tokenizer, 256)
+    encoder = TrainingEncoder(tiny_loaded.tokenizer, 256)
     pair = encoder.encode({"prompt": "Hi there", "response": "Hello."})
     chat = encoder.encode({"messages": [{"role": "user", "content": "Hi there"}, {"role": "assistant", "content": "Hello."}]})
     assert pair == chat
 
 
 def test_plain_text_trains_on_every_token_after_the_start(tiny_loaded):
-    encoder = ExampleEncoder(tiny_loaded.tokenizer, 256)
+    encoder = TrainingEncoder(tiny_loaded.tokenizer, 256)
     encoded = encoder.encode({"text": "A quiet morning by the lake."})
     assert encoded.targets[0] is False
     assert all(encoded.targets[1:])
@@ -65,14 +65,14 @@ def test_models_without_a_chat_template_use_question_answer_prompts(tiny_loaded)
 
     tokenizer = copy.deepcopy(tiny_loaded.tokenizer)
     tokenizer.chat_template = None
-    encoder = ExampleEncoder(tokenizer, 256)
+    encoder = TrainingEncoder(tokenizer, 256)
     record = {"prompt": "What is two plus two?", "response": "Four."}
     assert _all_text(encoder, record).endswith("Question: What is two plus two?\nAnswer: Four.")
     assert _trained_text(encoder, record).strip() == "Four."
 
 
 def test_truncation_keeps_the_answer_when_the_prompt_is_long(tiny_loaded):
-    encoder = ExampleEncoder(tiny_loaded.tokenizer, 24)
+    encoder = TrainingEncoder(tiny_loaded.tokenizer, 24)
     record = {"prompt": "word " * 80, "response": "The short answer."}
     encoded = encoder.encode(record)
     assert len(encoded.ids) == 24
