@@ -203,3 +203,19 @@ def test_build_command_applies_overrides_and_saves_its_config(tmp_path, capsys):
     assert saved["base_spec"] == "tiny" and saved["n_runs"] == 0
     assert main(["build", "--base", "tiny", "--runs", "-1", "--out", str(out)]) == 2
     assert "--runs must be >= 0" in capsys.readouterr().err
+
+
+def test_workers_take_the_drivers_niceness_when_allowed():
+    """Ray starts workers at nice 15; a run worker asks for the driver's priority instead.
+    Lowering priority is always allowed, so a +1 request must take effect (in a child
+    process, so the test runner keeps its own priority)."""
+    code = (
+        "import os\n"
+        "from experiments.corpus_builder.ray_engine import match_niceness\n"
+        "before = os.getpriority(os.PRIO_PROCESS, 0)\n"
+        "match_niceness(min(before + 1, 19))\n"
+        "print(os.getpriority(os.PRIO_PROCESS, 0) - before)\n"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    before = os.getpriority(os.PRIO_PROCESS, 0)
+    assert int(out.stdout.strip()) == (1 if before < 19 else 0)
