@@ -88,6 +88,20 @@ def without_predictions(result: dict[str, Any]) -> dict[str, Any]:
     }
 
 
+def training_provenance(table: Any, corpora: list[Path]) -> Any:
+    """What ``training.json`` records of the corpus a model is fitted on."""
+    from surrogate.model.artifact_files import BaseModelUsed, TrainingProvenance
+
+    return TrainingProvenance(
+        corpora=tuple(Path(c).as_posix() for c in corpora),
+        n_runs=table.n_runs,
+        families=tuple(sorted(set(table.families))),
+        methods=tuple(sorted(set(table.methods))),
+        base_models=tuple(BaseModelUsed(name=n, weights_hash=h) for n, h in table.base_models),
+        featurizer_config=dict(table.featurizer_config),
+    )
+
+
 def train_command(args: argparse.Namespace) -> int:
     from surrogate.evaluation import EvaluationConfig, evaluate
     from surrogate.runs.training_table import load_training_table
@@ -103,7 +117,8 @@ def train_command(args: argparse.Namespace) -> int:
         metrics = without_predictions(result)
         print(format_evaluation(result))
     model = train_model(table, config, progress=args.progress)
-    path = model.save(args.out, corpus_hash=table.corpus_hash, model_version=args.version, metrics=metrics)
+    path = model.save(args.out, corpus_hash=table.corpus_hash, model_version=args.version, metrics=metrics,
+                      provenance=training_provenance(table, args.corpus))
     from surrogate.model import read_meta
 
     meta = read_meta(path)

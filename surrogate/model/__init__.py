@@ -1,7 +1,13 @@
 """The meta-model: LightGBM point and quantile boosters with conformal intervals,
 its on-disk artifact and the model registry. No torch here or below."""
 
-from surrogate.model.artifact import ARTIFACT_FORMAT_VERSION, ArtifactMeta, read_meta, verify_artifact
+from surrogate.model.artifact import (
+    ARTIFACT_FORMAT_VERSION,
+    ArtifactMeta,
+    read_meta,
+    read_training_provenance,
+    verify_artifact,
+)
 from surrogate.model.config import BoosterParams, ForecastModelConfig, OODConfig
 from surrogate.model.errors import (
     ArtifactError,
@@ -34,6 +40,7 @@ __all__ = [
     "SchemaMismatchError",
     "parse_target",
     "read_meta",
+    "read_training_provenance",
     "target_name",
     "verify_artifact",
 ]

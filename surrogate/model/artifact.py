@@ -31,6 +31,7 @@ from surrogate.model.artifact_files import (
     SchemaFile,
     ScoreSet,
     TargetScores,
+    TrainingProvenance,
     check_version,
 )
 from surrogate.model.boosters import POINT_OBJECTIVES, BoosterSpec, describe_model_text
@@ -50,6 +51,7 @@ SCHEMA_FILE: Final[str] = "schema.json"
 CALIBRATION_FILE: Final[str] = "calibration.json"
 OOD_FILE: Final[str] = "ood.json"
 METRICS_FILE: Final[str] = "metrics.json"
+TRAINING_FILE: Final[str] = "training.json"
 MODELS_DIR: Final[str] = "models"
 _HASH_CHUNK: Final[int] = 1 << 20
 
@@ -110,6 +112,7 @@ def save_model(
     corpus_hash: str,
     model_version: str | None = None,
     metrics: Mapping[str, Any] | None = None,
+    provenance: TrainingProvenance | None = None,
 ) -> Path:
     """Write ``model`` to the new directory ``directory`` and return its path."""
     final = Path(directory)
@@ -123,7 +126,7 @@ def save_model(
     temp = final.parent / f".{final.name}.tmp-{uuid.uuid4().hex}"
     temp.mkdir()
     try:
-        _write_contents(model, temp, corpus_hash, model_version, metrics)
+        _write_contents(model, temp, corpus_hash, model_version, metrics, provenance)
         _fsync_path(temp)
         os.rename(temp, final)
     except BaseException:
@@ -140,6 +143,7 @@ def _write_contents(
     corpus_hash: str,
     model_version: str | None,
     metrics: Mapping[str, Any] | None,
+    provenance: TrainingProvenance | None = None,
 ) -> None:
     (temp / MODELS_DIR).mkdir()
     target_index = {t: i for i, t in enumerate(model.targets_)}
@@ -188,6 +192,8 @@ def _write_contents(
     _write_json(temp / OOD_FILE, ood.model_dump(mode="json"))
     if metrics is not None:
         _write_json(temp / METRICS_FILE, dict(metrics))
+    if provenance is not None:
+        _write_json(temp / TRAINING_FILE, provenance.model_dump(mode="json"))
     files = {
         p.relative_to(temp).as_posix(): file_sha256(p) for p in sorted(temp.rglob("*")) if p.is_file()
     }
@@ -235,6 +241,14 @@ def read_meta(directory: str | os.PathLike[str]) -> ArtifactMeta:
                 f"(this tunecast reads {ARTIFACT_FORMAT_VERSION!r})"
             )
     return _parse(root, META_FILE, ArtifactMeta)
+
+
+def read_training_provenance(directory: str | os.PathLike[str]) -> TrainingProvenance | None:
+    """``training.json`` of an artifact, or None for artifacts saved without one."""
+    root = Path(directory)
+    if not (root / TRAINING_FILE).is_file():
+        return None
+    return _parse(root, TRAINING_FILE, TrainingProvenance)
 
 
 def verify_artifact(directory: str | os.PathLike[str]) -> ArtifactMeta:

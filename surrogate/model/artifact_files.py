@@ -65,6 +65,25 @@ class ArtifactMeta(_File):
         return check_version(value)
 
 
+class BaseModelUsed(_File):
+    name: str = Field(min_length=1)
+    weights_hash: str = Field(min_length=1)
+
+
+class TrainingProvenance(_File):
+    """``training.json`` (optional): what the model learned from, so a forecast can be
+    checked against it: the base models whose fine-tunes the corpus measured (a forecast
+    for another base is an extrapolation) and the featurizer settings the features were
+    computed with (features computed otherwise, e.g. another projection, do not match)."""
+
+    corpora: tuple[str, ...]
+    n_runs: int = Field(ge=1)
+    families: tuple[str, ...]
+    methods: tuple[str, ...]
+    base_models: tuple[BaseModelUsed, ...]
+    featurizer_config: dict[str, object]
+
+
 class SchemaFile(_File):
     """``schema.json``: the feature layout and the targets the model forecasts."""
 

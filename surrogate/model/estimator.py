@@ -12,7 +12,7 @@ import logging
 import os
 from collections.abc import Mapping, Sequence
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 from threadpoolctl import ThreadpoolController
@@ -34,6 +34,9 @@ from surrogate.model.forecast import Forecast
 from surrogate.model.ood import FeatureStats, check_rows, fit_feature_stats
 from surrogate.model.schema import FeatureSchema
 from surrogate.model.tree_predict import compile_model_texts
+
+if TYPE_CHECKING:
+    from surrogate.model.artifact_files import TrainingProvenance
 
 logger = logging.getLogger(__name__)
 
@@ -228,13 +231,15 @@ class ForecastModel:
         corpus_hash: str,
         model_version: str | None = None,
         metrics: Mapping[str, Any] | None = None,
+        provenance: TrainingProvenance | None = None,
     ) -> Path:
         """Write the fitted model as a new versioned directory (see ``surrogate.model.artifact``)."""
         self._check_fitted()
         from surrogate.model.artifact import save_model
 
         return save_model(
-            self, directory, corpus_hash=corpus_hash, model_version=model_version, metrics=metrics
+            self, directory, corpus_hash=corpus_hash, model_version=model_version, metrics=metrics,
+            provenance=provenance,
         )
 
     @classmethod

@@ -80,6 +80,8 @@ class TrainingTable:
     corpus_hash: str
     feature_schema: dict[str, Any]
     featurizer_config: dict[str, Any]
+    base_models: tuple[tuple[str, str], ...] = ()
+    """(name, weights hash) of every base model the runs fine-tuned, sorted."""
 
     @property
     def n_runs(self) -> int:
@@ -294,6 +296,7 @@ def load_training_table(corpus_dirs: Sequence[str | os.PathLike[str]], feature_d
         corpus_hash=_corpus_hash(dirs),
         feature_schema=schema,
         featurizer_config=config,
+        base_models=tuple(sorted({(r.base.name, r.base.weights_hash) for r in records})),
     )
 
 

@@ -23,7 +23,7 @@ from surrogate.default_model import (
 from surrogate.evaluation import BASELINES
 from surrogate.evaluation.importance import model_importance, split_gains
 from surrogate.evaluation.report import main as report_main
-from surrogate.model import ForecastModel, read_meta
+from surrogate.model import ForecastModel, read_meta, read_training_provenance
 from surrogate.runs.training_table import load_training_table
 from tests.surrogate.eval_synthetic import (
     FAMILIES,
@@ -79,6 +79,11 @@ def test_train_saves_model_with_corpus_hash_schema_and_metrics(trained):
     assert metrics["corpus_hash"] == table.corpus_hash
     forecast = model.predict(np.zeros((2, model.schema_.n_features)))
     assert forecast.point.shape == (2, len(model.targets_))
+    provenance = read_training_provenance(trained["model"])
+    assert provenance is not None and provenance.n_runs == table.n_runs == 60
+    assert [(b.name, b.weights_hash) for b in provenance.base_models] == list(table.base_models)
+    assert provenance.base_models and set(provenance.families) == set(table.families)
+    assert provenance.featurizer_config == table.featurizer_config
 
 
 def test_train_refuses_an_existing_directory(trained, capsys):
