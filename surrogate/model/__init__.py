@@ -19,7 +19,12 @@ from surrogate.model.estimator import ForecastModel
 from surrogate.model.forecast import Forecast
 from surrogate.model.ood import OODReport
 from surrogate.model.registry import ModelRegistry, RegistryError
-from surrogate.model.schema import OBSERVATION_PREFIX, FeatureSchema, parse_target, target_name
+from surrogate.model.schema import (
+    OBSERVATION_PREFIX,
+    FeatureSchema,
+    parse_target,
+    target_name,
+)
 
 __all__ = [
     "ARTIFACT_FORMAT_VERSION",
