@@ -32,6 +32,9 @@ def add_train_parser(subparsers: Any) -> argparse.ArgumentParser:
     p.add_argument("--evaluate", action="store_true",
                    help="cross-validate the configuration first and store the metrics in the artifact")
     p.add_argument("--folds", type=int, default=5, help="random K-fold folds for --evaluate")
+    p.add_argument("--evaluation-out", type=Path, metavar="FILE.json",
+                   help="with --evaluate: also write the full evaluation, per-run predictions included "
+                        "(the input of `python -m surrogate.evaluation.report`)")
     p.add_argument("--progress", action="store_true", help="show progress bars")
     p.set_defaults(func=train_command)
     return p
@@ -109,6 +112,8 @@ def train_command(args: argparse.Namespace) -> int:
 
     if args.out.exists():
         raise ValueError(f"--out {args.out} already exists: model artifacts are immutable, pick a new directory")
+    if args.evaluation_out is not None and not args.evaluate:
+        raise ValueError("--evaluation-out needs --evaluate")
     config = read_model_config(args.config)
     table = load_training_table(args.corpus, feature_dir_name=args.features)
     metrics = None
@@ -116,6 +121,10 @@ def train_command(args: argparse.Namespace) -> int:
         result = evaluate(table, config, EvaluationConfig(folds=args.folds), progress=args.progress)
         metrics = without_predictions(result)
         print(format_evaluation(result))
+        if args.evaluation_out is not None:
+            from surrogate.evaluation.files import write_json_atomic
+
+            write_json_atomic(args.evaluation_out, result)
     model = train_model(table, config, progress=args.progress)
     path = model.save(args.out, corpus_hash=table.corpus_hash, model_version=args.version, metrics=metrics,
                       provenance=training_provenance(table, args.corpus))

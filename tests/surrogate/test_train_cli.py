@@ -48,7 +48,8 @@ def trained(tmp_path_factory):
     config.write_text(json.dumps(CONFIG))
     model = root / "model"
     assert main(["train", "--corpus", str(corpus), "--out", str(model), "--config", str(config),
-                 "--version", "test-v1", "--evaluate", "--folds", "3"]) == 0
+                 "--version", "test-v1", "--evaluate", "--folds", "3",
+                 "--evaluation-out", str(root / "train_evaluation.json")]) == 0
     return {"root": root, "corpus": corpus, "newer": newer, "model": model, "config": config}
 
 
@@ -77,6 +78,8 @@ def test_train_saves_model_with_corpus_hash_schema_and_metrics(trained):
     assert set(metrics["random"]["baselines"]) == set(BASELINES)
     assert "predictions" not in metrics["random"] and "per_family" in metrics["leave_family_out"]
     assert metrics["corpus_hash"] == table.corpus_hash
+    full = json.loads((trained["root"] / "train_evaluation.json").read_text())
+    assert "predictions" in full["random"] and full["random"]["model"] == metrics["random"]["model"]
     forecast = model.predict(np.zeros((2, model.schema_.n_features)))
     assert forecast.point.shape == (2, len(model.targets_))
     provenance = read_training_provenance(trained["model"])
