@@ -64,6 +64,8 @@ def build_parser() -> argparse.ArgumentParser:
     from experiments.corpus_builder.cli import add_corpus_parser
     from featurizers.features.cli import add_featurize_parsers
     from server.cli import add_forecast_parser, add_serve_parser
+    from server.scoring.cli import add_score_parser
+    from server.report.cli import add_report_parser
     from surrogate.cli import add_evaluate_model_parser, add_train_parser
 
     add_corpus_parser(sub)
@@ -73,6 +75,8 @@ def build_parser() -> argparse.ArgumentParser:
 
     add_serve_parser(sub)
     add_forecast_parser(sub)
+    add_score_parser(sub)
+    add_report_parser(sub)
     return parser
 
 

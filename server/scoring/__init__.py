@@ -1,0 +1,1 @@
+"""Batch scoring: many candidate datasets, one loaded base model, a ranked table and a report."""
