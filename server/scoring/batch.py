@@ -33,7 +33,8 @@ from server.scoring.ranking import rank_candidates, write_ranking
 from server.scoring.results import RESULTS_FILE, BatchResults, Provenance
 from server.scoring.scorer import ScoreSettings, build_scorer, featurizer_config
 from surrogate.evaluation.files import write_text_atomic
-from surrogate.model import parse_target
+from surrogate.model import SchemaMismatchError, parse_target, read_training_provenance
+from surrogate.model.artifact_files import TrainingProvenance
 from surrogate.runs import Recipe
 
 logger = logging.getLogger(__name__)
@@ -94,8 +95,10 @@ def score_batch(options: ScoreOptions, loaded: Any = None, on_skip: SkipReporter
     started = time.perf_counter()
     created = datetime.now(UTC).isoformat(timespec="seconds")
     meta_model = load_meta_model(options.meta_model)
+    options = with_training_featurizer(options, read_training_provenance(meta_model.directory))
     config = featurizer_config(options.featurizer_config, options.device)
     check_featurizer_match(meta_model.model, feature_names(config), FEATURIZER_VERSION)
+    check_featurizer_settings(config.result_material(), read_training_provenance(meta_model.directory))
     settings = options.settings
     coverage = heldout_coverage(meta_model.metrics, _end_of_run_outcomes(meta_model.model.targets_),
                                 settings.judged_level)
@@ -127,6 +130,29 @@ def score_batch(options: ScoreOptions, loaded: Any = None, on_skip: SkipReporter
     logger.info("scored %d candidates, skipped %d, in %.1fs", len(results.candidates), len(results.skipped),
                 results.elapsed_seconds)
     return results
+
+
+def with_training_featurizer(options: ScoreOptions, provenance: TrainingProvenance | None) -> ScoreOptions:
+    """Without ``--featurizer-config``, featurize as the meta-model's corpus was featurized
+    (its ``training.json``), so the features mean what they meant in training."""
+    if options.featurizer_config or provenance is None:
+        return options
+    return options.model_copy(update={"featurizer_config": dict(provenance.featurizer_config)})
+
+
+def check_featurizer_settings(material: dict[str, Any], provenance: TrainingProvenance | None) -> None:
+    """Refuse settings that change feature values (projection, sample size, seed, ...) from the
+    corpus': same names and version, different meaning, silently wrong forecasts otherwise."""
+    if provenance is None:
+        return
+    trained = dict(provenance.featurizer_config)
+    differing = sorted(k for k in set(material) | set(trained) if material.get(k) != trained.get(k))
+    if differing:
+        raise SchemaMismatchError(
+            f"featurizer settings {differing} differ from those the meta-model's corpus was featurized with "
+            f"(e.g. {differing[0]}: {material.get(differing[0])!r} here, {trained.get(differing[0])!r} in training); "
+            "leave --featurizer-config out to use the training settings"
+        )
 
 
 def _run_engine(options: ScoreOptions, specs: list[CandidateSpec], loaded: Any, cache_dir: Path,

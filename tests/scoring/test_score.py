@@ -281,3 +281,26 @@ def test_ray_engine_gives_the_local_results(cli_run, candidate_files, meta_model
     ranked = sorted(results.candidates, key=lambda c: local[c.candidate_id].rank)
     assert [c.rank for c in ranked] == [1, 2]
     assert np.all(np.diff([c.harm_score for c in results.candidates]) <= 0)
+
+
+def test_training_featurizer_settings_are_used_and_a_mismatch_refused():
+    """Features computed with other value-changing settings (here the projection size) than the
+    meta-model's corpus would be silently wrong: scoring takes the corpus' settings when none are
+    given, and refuses different ones naming the setting."""
+    from server.scoring.batch import ScoreOptions, check_featurizer_settings, with_training_featurizer
+    from surrogate.model.artifact_files import BaseModelUsed, TrainingProvenance
+
+    trained = {"projection_dim": 2048, "sample_size": 256, "seed": 0}
+    provenance = TrainingProvenance(corpora=("c",), n_runs=3, families=("f",), methods=("lora",),
+                                    base_models=(BaseModelUsed(name="lab", weights_hash="h"),),
+                                    featurizer_config=trained)
+    fields = ScoreOptions.model_fields
+    assert "featurizer_config" in fields
+    check_featurizer_settings(dict(trained), provenance)
+    check_featurizer_settings({"projection_dim": 64}, None)
+    with pytest.raises(SchemaMismatchError, match="projection_dim"):
+        check_featurizer_settings({**trained, "projection_dim": 512}, provenance)
+    options = ScoreOptions.model_construct(featurizer_config={})
+    assert with_training_featurizer(options, provenance).featurizer_config == trained
+    given = ScoreOptions.model_construct(featurizer_config={"projection_dim": 64})
+    assert with_training_featurizer(given, provenance).featurizer_config == {"projection_dim": 64}
