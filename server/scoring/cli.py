@@ -54,7 +54,9 @@ def add_score_parser(subparsers: Any) -> argparse.ArgumentParser:
                         "of named datasets and mixtures")
     p.add_argument("--model", required=True, metavar="SPEC",
                    help="base model spec: lab, tiny, smollm2-135m-instruct, a directory, a .gguf file, BASE+lora:DIR")
-    p.add_argument("--recipe", required=True, type=Path, metavar="FILE", help="fine-tune recipe, JSON or YAML")
+    p.add_argument("--recipe", required=True, type=Path, metavar="FILE",
+                   help="fine-tune recipe, JSON or YAML; epochs may be left out: they are counted for each "
+                        "candidate from its size, as the run corpus counts them")
     p.add_argument("--out", required=True, type=Path, metavar="DIR", help="results directory (created)")
     p.add_argument("--meta-model", type=Path, metavar="DIR", help="meta-model artifact (default: the embedded one)")
     p.add_argument("--levels", default=DEFAULT_LEVELS,
@@ -116,7 +118,12 @@ def options_from_args(args: argparse.Namespace) -> Any:
         raise ValueError("--levels: give at least one level, e.g. 0.9")
     if args.top_k < 1:
         raise ValueError(f"--top-k {args.top_k}: must be at least 1")
-    recipe = validated(Recipe, read_structured(args.recipe, "recipe"), "recipe", args.recipe)
+    raw_recipe = read_structured(args.recipe, "recipe")
+    if isinstance(raw_recipe, dict) and "epochs" not in raw_recipe:
+        # epochs are recounted for every candidate from its size (server.scoring.scorer.recipe_for),
+        # so a recipe may leave them out; any positive value validates the rest of the recipe.
+        raw_recipe = {**raw_recipe, "epochs": 1.0}
+    recipe = validated(Recipe, raw_recipe, "recipe", args.recipe)
     risk = (validated(RiskConfig, read_structured(args.risk_config, "risk-config"), "risk-config", args.risk_config)
             if args.risk_config else RiskConfig())
     featurizer = read_structured(args.featurizer_config, "featurizer-config") if args.featurizer_config else {}

@@ -28,6 +28,7 @@ from server.scoring.results import (
 from server.scoring.risk import RiskConfig, headline_risks
 from surrogate.model import Forecast, ForecastModel, parse_target
 from surrogate.runs import Recipe
+from surrogate.runs.epochs import corpus_epochs
 
 FEATURES_KIND = "features"
 """The feature-cache level that holds whole vectors: a hit there means nothing was recomputed."""
@@ -94,6 +95,13 @@ def end_of_run(forecasts: tuple[TargetForecast, ...]) -> dict[str, TargetForecas
     return last
 
 
+def recipe_for(recipe: Recipe, n_examples: int) -> Recipe:
+    """``recipe`` with ``epochs`` counted for this candidate as the corpus counts them: a batch
+    shares one recipe (steps, batch size), but the passes it makes depend on each dataset's size."""
+    epochs = corpus_epochs(n_examples, recipe.steps, recipe.batch_size)
+    return Recipe.model_validate({**recipe.model_dump(), "epochs": epochs})
+
+
 class CandidateScorer:
     """Scores candidates with one featurizer (base model + cache) and one meta-model."""
 
@@ -112,14 +120,15 @@ class CandidateScorer:
         from featurizers.features.records import content_hash
 
         records = candidate.records
+        recipe = recipe_for(self.recipe, len(records))
         hits = self.cache.feature_hits
         started = time.perf_counter()
-        vector = self.featurizer.featurize(records, self.recipe)
+        vector = self.featurizer.featurize(records, recipe)
         seconds = time.perf_counter() - started
         forecast = self.model.predict(vector.as_array()[None, :], self.settings.levels, feature_names=vector.names,
                                       featurizer_version=vector.feature_schema.featurizer_version)
         forecasts = target_forecasts(forecast)
-        explanation = self.featurizer.explain(records, self.recipe, top_k=self.settings.top_k)
+        explanation = self.featurizer.explain(records, recipe, top_k=self.settings.top_k)
         values = vector.as_dict()
         stats = {n: float(values[n]) for n in self.dataset_feature_names if n in values and math.isfinite(values[n])}
         risks = headline_risks(end_of_run(forecasts), self.settings.risk, self.settings.judged_level, self.coverage)

@@ -304,3 +304,21 @@ def test_training_featurizer_settings_are_used_and_a_mismatch_refused():
     assert with_training_featurizer(options, provenance).featurizer_config == trained
     given = ScoreOptions.model_construct(featurizer_config={"projection_dim": 64})
     assert with_training_featurizer(given, provenance).featurizer_config == {"projection_dim": 64}
+
+
+def test_epochs_are_counted_per_candidate_as_the_harness_counts_them():
+    """The corpus records epochs as passes over the harness's training split; scoring must count
+    them the same way for every candidate size, with the harness's own hold-out rule."""
+    from experiments.harness.config import HeldoutConfig
+    from experiments.harness.data import heldout_count
+    from server.scoring.scorer import recipe_for
+    from surrogate.runs import Recipe
+    from surrogate.runs.epochs import corpus_epochs, heldout_examples
+
+    harness = HeldoutConfig()
+    for n in (9, 10, 50, 84, 85, 95, 1000, 1995, 2005, 5000):
+        assert heldout_examples(n) == heldout_count(n, harness), n
+    recipe = Recipe(method="full", learning_rate=1e-4, lr_schedule="constant", warmup_steps=0, batch_size=8,
+                    steps=50, epochs=99.0, max_seq_len=128, seed=0, optimizer="adamw")
+    assert recipe_for(recipe, 200).epochs == pytest.approx(50 * 8 / 180)
+    assert recipe_for(recipe, 5000).epochs == pytest.approx(corpus_epochs(5000, 50, 8)) == pytest.approx(400 / 4800)
