@@ -97,8 +97,7 @@ def plot_predicted_vs_actual(block: dict[str, Any], split: str, path: Path, conf
                 continue
             colour = cmap(i % cmap.N)
             has_interval = rows & ~np.isnan(lo) & ~np.isnan(hi)
-            # the point comes from its own booster and may sit just outside its interval: draw the
-            # interval as a segment, not as error bars around the point
+            # intervals are asymmetric around the point: draw each as a segment, not as error bars
             ax.vlines(actual[has_interval], lo[has_interval], hi[has_interval], colors=[colour], alpha=0.15,
                       linewidth=0.6)
             ax.scatter(actual[rows], point[rows], s=9, color=colour, label=family, alpha=0.8, linewidths=0)

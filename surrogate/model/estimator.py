@@ -192,12 +192,18 @@ class ForecastModel:
             lower[li], upper[li] = apply_correction(
                 raw[:, self._lower_cols[b]], raw[:, self._upper_cols[b]], corr, kind, self.width_floor_
             )
+        point = raw[:, self._point_cols]
+        # The point has its own booster and can fall outside the quantile pair's interval;
+        # widening the interval to hold it never lowers coverage, and a forecast whose point
+        # lies outside its own interval reads as a contradiction.
+        np.minimum(lower, point[None, :, :], out=lower)
+        np.maximum(upper, point[None, :, :], out=upper)
         config = self.config_
         ood = check_rows(X, self.feature_stats_, config.ood, schema.feature_names, self._blas, config.num_threads)
         return Forecast(
             targets=self.targets_,
             levels=levels_t,
-            point=raw[:, self._point_cols],
+            point=point,
             lower=lower,
             upper=upper,
             observed=observed,

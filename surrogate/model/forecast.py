@@ -16,7 +16,8 @@ class Forecast:
     ``point`` is (rows, targets); ``lower``/``upper`` are (levels, rows,
     targets). ``observed`` marks rows that carried early-run observations and
     so were calibrated on the mid-run scores. The point comes from its own
-    booster, so on rare rows it can sit just outside a narrow interval.
+    booster; where it falls outside the conformal interval, the interval is
+    widened to hold it (coverage can only rise), so lower <= point <= upper.
     """
 
     targets: tuple[str, ...]

@@ -138,6 +138,7 @@ def test_options_fit_and_predict(options):
     model, X = _small_model(**options)
     forecast = model.predict(X[:5])
     assert np.all(forecast.lower <= forecast.upper)
+    assert np.all(forecast.lower <= forecast.point[None]) and np.all(forecast.point[None] <= forecast.upper)
 
 
 # ---------------------------------------------------------------- coverage
