@@ -21,8 +21,17 @@ $(STAMP): pyproject.toml
 
 venv: $(STAMP)
 
+DEMO_OUT ?= experiments/demo/out
+DEMO_CANDIDATES := $(sort $(wildcard experiments/demo/candidates/*.jsonl))
+
+# The product's main job: forecast (with intervals) what fine-tuning the lab base model with
+# experiments/demo/recipe.json on each example candidate would do, print the ranked table,
+# and write the risk report (the embedded default meta-model; features cached between runs).
 demo: venv
-	$(BIN)/tunecast evaluate --model $(DEMO_MODEL) --json
+	rm -rf $(DEMO_OUT)
+	$(BIN)/tunecast score $(DEMO_CANDIDATES) --model $(DEMO_MODEL) --recipe experiments/demo/recipe.json \
+	  --out $(DEMO_OUT) --cache-dir experiments/demo/.feature-cache
+	@echo "risk report: $(abspath $(DEMO_OUT))/report.html"
 
 test: venv
 	$(BIN)/python -m pytest -m "not slow" -q

@@ -146,6 +146,35 @@ def print_skip(skipped: Any) -> None:
     tqdm.write(f"tunecast score: skipped {skipped.name} ({where}): {skipped.reason}", file=sys.stderr)
 
 
+FORECAST_COLUMNS: tuple[tuple[str, str], ...] = (
+    ("forgetting.knowledge_acc", "knowledge pp"),
+    ("forgetting.ref_loss", "ref loss"),
+    ("bias.stereotype_pref", "stereotype pp"),
+    ("bias.gender_skew", "gender skew"),
+    ("safety.refusal_rate", "refusal pp"),
+    ("safety.over_refusal", "over-refusal pp"),
+)
+"""End-of-run outcomes printed with their interval: the changes a reader weighs first."""
+
+
+def forecast_table(candidates: Any, level: float) -> list[str]:
+    """Forecast change at the end of the run, ``point [lower, upper]`` at ``level``, per candidate."""
+    if not candidates:
+        return []
+    lines = [f"forecast change at end of run, point [{level:.0%} interval]:",
+             "  " + "  ".join(f"{title:>22}" for _, title in FORECAST_COLUMNS) + "  name"]
+    for c in candidates:
+        end = {f.outcome: f for f in c.forecasts if f.fraction == 1.0}
+        cells = []
+        for outcome, _ in FORECAST_COLUMNS:
+            f = end.get(outcome)
+            interval = next((i for i in f.intervals if abs(i.level - level) < 1e-9), None) if f else None
+            cells.append(f"{f.point:+7.2f} [{interval.lower:+6.2f},{interval.upper:+6.2f}]" if f and interval
+                         else f"{'-':>22}")
+        lines.append("  " + "  ".join(f"{cell:>22}" for cell in cells) + f"  {c.name}")
+    return lines
+
+
 def format_summary(run: Any) -> str:
     results = run.results
     lines = [(f"scored {len(results.candidates)} candidate(s), skipped {len(results.skipped)}, "
@@ -159,6 +188,7 @@ def format_summary(run: Any) -> str:
                      f"{'yes' if c.ood else 'no':<3}  {c.name}")
     if len(results.candidates) > SUMMARY_ROWS:
         lines.append(f"  ... {len(results.candidates) - SUMMARY_ROWS} more in the ranking")
+    lines.extend(forecast_table(results.candidates[:SUMMARY_ROWS], max(results.levels)))
     lines.extend(f"wrote {path}" for path in (*run.files, *([run.report] if run.report else [])))
     return "\n".join(lines)
 
