@@ -159,6 +159,11 @@ def test_files_directory_and_manifest_are_scored_and_the_bad_file_reported(cli_r
     assert results.heldout_coverage == {"safety.refusal_rate": COVERAGE_90}
     assert results.scoring_config["featurizer"]["projection_dim"] == SMALL_FEATURIZER["projection_dim"]
     assert "wrote" in cli_run["stdout"] and "ranking.csv" in cli_run["stdout"]
+    refusal = next(f for f in results.candidates[0].forecasts
+                   if f.outcome == "safety.refusal_rate" and f.fraction == 1.0)
+    interval = next(i for i in refusal.intervals if i.level == max(results.levels))
+    printed = f"{refusal.point:+7.2f} [{interval.lower:+6.2f},{interval.upper:+6.2f}]"
+    assert "forecast change at end of run" in cli_run["stdout"] and printed in cli_run["stdout"]
 
 
 def test_table_and_results_are_written_and_readable_by_pyarrow(cli_run):
