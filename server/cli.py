@@ -19,7 +19,9 @@ DEFAULT_LEVELS = "0.8,0.9"
 
 def add_serve_parser(subparsers: Any) -> argparse.ArgumentParser:
     p = subparsers.add_parser("serve", help="run the gRPC forecasting service")
-    p.add_argument("--model", type=Path, help="model artifact directory, or a registry root (CURRENT + models/)")
+    p.add_argument("--model", type=Path,
+                   help="model artifact directory, or a registry root (CURRENT + models/); "
+                        "default: the meta-model embedded in the package")
     p.add_argument("--host", default="127.0.0.1", help="interface to bind (0.0.0.0 for all)")
     p.add_argument("--port", type=int, default=DEFAULT_PORT, help="port to bind (0 picks a free one)")
     p.add_argument("--data-root", type=Path, action="append", default=[], metavar="DIR",
@@ -41,9 +43,15 @@ def serve_command(args: argparse.Namespace) -> int:
     from server.config import ServerConfig
     from server.errors import ServiceError
     from server.logs import configure_json_logging
+    from surrogate.default_model import DefaultModelMissingError, resolve_model_dir
 
+    try:
+        model = resolve_model_dir(args.model)
+    except DefaultModelMissingError as exc:
+        print(f"tunecast serve: error: {exc}", file=sys.stderr)
+        return 2
     config = ServerConfig(
-        host=args.host, port=args.port, model=args.model, model_roots=tuple(args.model_root),
+        host=args.host, port=args.port, model=model, model_roots=tuple(args.model_root),
         data_roots=tuple(args.data_root), tls_cert=args.tls_cert, tls_key=args.tls_key,
         token_file=args.token_file, admin_token_file=args.admin_token_file,
         max_workers=args.max_workers, grace_seconds=args.grace,

@@ -138,3 +138,15 @@ def test_server_config_checks():
     with pytest.raises(ValueError, match="latency_buckets_ms"):
         ServerConfig(latency_buckets_ms=(5.0, 1.0))
     assert ServerConfig(host="::1", port=5).address == "[::1]:5"
+
+
+def test_serve_without_model_uses_the_embedded_default_or_says_how_to_get_one(tmp_path, monkeypatch, capsys):
+    """`tunecast serve` with no --model serves the packaged default; when a build ships none, it
+    exits 2 naming how to train one instead of starting a server with nothing to serve."""
+    from surrogate import default_model
+    from tunecast.cli import main
+
+    monkeypatch.setattr(default_model, "default_model_dir", lambda: tmp_path / "absent")
+    assert main(["serve", "--port", "0"]) == 2
+    err = capsys.readouterr().err
+    assert "embedded default meta-model is absent" in err and "tunecast train" in err
