@@ -14,13 +14,16 @@ import logging
 import threading
 from abc import ABC, abstractmethod
 from collections import OrderedDict
-from collections.abc import Mapping
-from dataclasses import dataclass
+from collections.abc import Callable, Mapping
+from concurrent.futures import Future
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any, Final
 
 from server.datasets import DatasetInput
 from server.deadline import Deadline
+from surrogate.runs import LossPoint
+from surrogate.runs.observations import observation_values
 
 logger = logging.getLogger(__name__)
 
@@ -42,12 +45,37 @@ class FeaturizationJob:
     observations: Mapping[str, Any] | None = None
 
     def cache_key(self, featurizer_version: str) -> str:
-        """Same model spec, recipe, dataset content, observations and featurizer: same features."""
+        """Same model spec, recipe, dataset content and featurizer: same features.
+
+        Observations are left out: what is cached is the vector featurized without them
+        (``without_observations``), and ``with_observations`` fills them in per request,
+        so a mid-run re-forecast with new observations hits the cache.
+        """
         payload = json.dumps(
-            [featurizer_version, self.base_model, self.recipe, self.dataset.content_hash, self.observations],
-            sort_keys=True,
+            [featurizer_version, self.base_model, self.recipe, self.dataset.content_hash], sort_keys=True
         )
         return hashlib.sha256(payload.encode()).hexdigest()
+
+    def without_observations(self) -> FeaturizationJob:
+        """The job whose features are cached under ``cache_key``."""
+        return replace(self, observations=None)
+
+
+def with_observations(
+    features: Mapping[str, float], observations: Mapping[str, Any] | None, recipe: Mapping[str, Any]
+) -> dict[str, float]:
+    """``features`` with the ``obs.*`` values of ``observations`` (a dumped ``EarlyObservations``)
+    filled in, as the full featurizer fills them, but torch-free and without featurizing again.
+
+    ``surrogate.runs.observations`` mirrors ``featurizers.features.observations`` (tests pin the
+    two together). Raises ValueError when the step lies outside [1, recipe.steps].
+    """
+    filled = dict(features)
+    if observations is None:
+        return filled
+    curve = [LossPoint(step=p["step"], loss=p["loss"]) for p in observations["loss_curve"]]
+    filled.update(observation_values(observations["step"], recipe["steps"], curve, observations["probe_deltas"]))
+    return filled
 
 
 @dataclass(frozen=True)
@@ -88,7 +116,8 @@ class Featurizer(ABC):
 
     @abstractmethod
     def featurize(self, job: FeaturizationJob, deadline: Deadline) -> Mapping[str, float]:
-        """Feature name -> value for ``job``."""
+        """Feature name -> value for ``job``. The service calls it without observations and
+        fills the ``obs.*`` features itself (``with_observations``), so vectors can be cached."""
 
     @abstractmethod
     def explain(self, job: FeaturizationJob, top_k: int, deadline: Deadline) -> Explanation:
@@ -193,12 +222,19 @@ class PackageFeaturizer(Featurizer):
 
 
 class FeatureCache:
-    """Bounded LRU of feature vectors by content key; thread-safe, counts hits and misses."""
+    """Bounded LRU of feature vectors by content key; thread-safe, counts hits and misses.
+
+    ``get_or_compute`` also coalesces concurrent misses on one key: the first caller
+    featurizes, the others wait for its result instead of queueing the same seconds-long
+    featurization behind it.
+    """
 
     def __init__(self, max_entries: int) -> None:
         self.max_entries = max_entries
         self._entries: OrderedDict[str, Mapping[str, float]] = OrderedDict()
         self._lock = threading.Lock()
+        # key -> the result of the featurization under way; None when that one failed
+        self._in_flight: dict[str, Future[Mapping[str, float] | None]] = {}
         self.hits = 0
         self.misses = 0
 
@@ -213,13 +249,62 @@ class FeatureCache:
             return value
 
     def put(self, key: str, value: Mapping[str, float]) -> None:
+        with self._lock:
+            self._store(key, dict(value))
+
+    def get_or_compute(
+        self, key: str, compute: Callable[[], Mapping[str, float]], deadline: Deadline, before: str
+    ) -> tuple[Mapping[str, float], bool]:
+        """(value, hit): the cached value, the result of a computation of ``key`` already under
+        way (a hit too: this caller did not compute it), or else ``compute()``.
+
+        A waiter gives up at its own deadline (DEADLINE_EXCEEDED before ``before``). When the
+        computing caller fails, its error may be its own (its deadline), so a waiter then
+        tries again itself rather than inheriting it.
+        """
+        while True:
+            with self._lock:
+                value = self._entries.get(key)
+                if value is not None:
+                    self._entries.move_to_end(key)
+                    self.hits += 1
+                    return value, True
+                pending = self._in_flight.get(key)
+                if pending is None:
+                    pending = Future()
+                    self._in_flight[key] = pending
+                    self.misses += 1
+                    break
+            deadline.check(before)
+            try:
+                shared = pending.result(timeout=deadline.remaining())
+            except TimeoutError:
+                continue  # the next round's deadline.check raises
+            if shared is not None:
+                with self._lock:
+                    self.hits += 1
+                return shared, True
+        try:
+            computed = dict(compute())
+        except BaseException:
+            with self._lock:
+                del self._in_flight[key]
+            pending.set_result(None)
+            raise
+        with self._lock:
+            self._store(key, computed)
+            del self._in_flight[key]
+        pending.set_result(computed)
+        return computed, False
+
+    def _store(self, key: str, value: Mapping[str, float]) -> None:
+        """Insert under the held lock, evicting the least recently used beyond ``max_entries``."""
         if self.max_entries == 0:
             return
-        with self._lock:
-            self._entries[key] = dict(value)
-            self._entries.move_to_end(key)
-            while len(self._entries) > self.max_entries:
-                self._entries.popitem(last=False)
+        self._entries[key] = value
+        self._entries.move_to_end(key)
+        while len(self._entries) > self.max_entries:
+            self._entries.popitem(last=False)
 
     def __len__(self) -> int:
         return len(self._entries)

@@ -19,10 +19,11 @@ from server.errors import ServiceError, failed_precondition, invalid, unimplemen
 from server.featurize import (
     Explanation,
     FeatureCache,
-    Featurizer,
     FeaturizationJob,
+    Featurizer,
     FeaturizerUnavailable,
     OutcomeExplanation,
+    with_observations,
 )
 from server.generated.tunecast.v1 import candidate_pb2
 from server.model_holder import ServingModel
@@ -103,7 +104,13 @@ def candidate_rows(
 def job_features(
     job: FeaturizationJob, snapshot: ServingModel, env: ForecastEnv, deadline: Deadline, field: str
 ) -> tuple[Mapping[str, float], bool]:
-    """(features, cache hit) for a job; featurizes on a miss."""
+    """(features, cache hit) for a job; featurizes on a miss.
+
+    The vector is featurized and cached without the job's observations, which are filled in
+    afterwards (torch-free): a platform re-forecasting mid-run sends new observations every
+    few steps for the same dataset, and should not pay for a featurization each time.
+    Concurrent misses on one key featurize once (``FeatureCache.get_or_compute``).
+    """
     featurizer = env.featurizer
     if featurizer is None:
         raise unimplemented("this server runs without a featurizer; send a feature vector (candidate.features)")
@@ -115,27 +122,28 @@ def job_features(
                 f"{snapshot.featurizer_version!r}; load a matching model",
                 field,
             )
-        key = job.cache_key(version)
-        cached = env.cache.get(key)
-        if cached is not None:
-            return cached, True
-        deadline.check(f"featurizing {field}")
-        features = featurizer.featurize(job, deadline)
+        base = job.without_observations()
+        before = f"featurizing {field}"
+
+        def compute() -> Mapping[str, float]:
+            deadline.check(before)
+            return featurizer.featurize(base, deadline)
+
+        features, hit = env.cache.get_or_compute(base.cache_key(version), compute, deadline, before)
+        return with_observations(features, job.observations, job.recipe), hit
     except FeaturizerUnavailable as exc:
         raise unimplemented(str(exc)) from exc
     except ServiceError:
         raise
     except ValueError as exc:
         raise invalid(field, f"cannot be featurized: {exc}") from exc
-    env.cache.put(key, features)
-    return features, False
 
 
 def featurize_rows(
     batch: CandidateRows, indices: range, snapshot: ServingModel, env: ForecastEnv, deadline: Deadline,
     field_of: Callable[[int], str],
 ) -> None:
-    """Fill the rows of the spec candidates among ``indices`` (cached by content)."""
+    """Fill the rows of the spec candidates among ``indices`` (cached by content, observations apart)."""
     for i in indices:
         job = batch.jobs.get(i)
         if job is None:
