@@ -112,7 +112,8 @@ def score_batch(options: ScoreOptions, loaded: Any = None, on_skip: SkipReporter
         created_at=created,
         provenance=Provenance(
             base_model=options.base_model, base_weights_hash=output.weights_hash,
-            recipe=options.recipe.model_dump(mode="json"), meta_model_version=meta_model.meta.model_version,
+            recipe={**options.recipe.model_dump(mode="json"), "epochs": EPOCHS_NOTE},
+            meta_model_version=meta_model.meta.model_version,
             meta_model_dir=str(meta_model.directory), corpus_hash=meta_model.meta.corpus_hash,
             featurizer_version=FEATURIZER_VERSION, tunecast_version=tunecast_version(),
         ),
@@ -130,6 +131,10 @@ def score_batch(options: ScoreOptions, loaded: Any = None, on_skip: SkipReporter
     logger.info("scored %d candidates, skipped %d, in %.1fs", len(results.candidates), len(results.skipped),
                 results.elapsed_seconds)
     return results
+
+
+EPOCHS_NOTE = "counted per candidate: steps x batch size / examples in its training split"
+"""What a batch's recipe says of epochs: each candidate's own count went into its features."""
 
 
 def with_training_featurizer(options: ScoreOptions, provenance: TrainingProvenance | None) -> ScoreOptions:

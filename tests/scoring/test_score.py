@@ -156,6 +156,7 @@ def test_files_directory_and_manifest_are_scored_and_the_bad_file_reported(cli_r
     provenance = results.provenance
     assert provenance.meta_model_version == META_VERSION and provenance.corpus_hash == "sha256:scoring-test"
     assert provenance.base_model == "tiny" and len(provenance.base_weights_hash) == 64
+    assert "per candidate" in provenance.recipe["epochs"]  # each candidate's own count went into its features
     assert results.heldout_coverage == {"safety.refusal_rate": COVERAGE_90}
     assert results.scoring_config["featurizer"]["projection_dim"] == SMALL_FEATURIZER["projection_dim"]
     assert "wrote" in cli_run["stdout"] and "ranking.csv" in cli_run["stdout"]
