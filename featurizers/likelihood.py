@@ -11,6 +11,11 @@ import torch
 from transformers import PreTrainedModel, PreTrainedTokenizerBase
 
 from featurizers.prompting import start_token_ids
+from featurizers.shared_context import ContextGroup, SharedContextScorer, supports_shared_contexts
+
+POSITIONS_PER_SEQUENCE = 64
+"""A batch holds `batch_size` sequences, or more while it stays within `batch_size` times this
+many token positions: short probe texts then fill a forward pass instead of paying its fixed cost."""
 
 
 @dataclass(frozen=True)
@@ -19,25 +24,54 @@ class _Sequence:
     n_scored: int  # score the last n_scored tokens
 
 
+class TokenCache:
+    """Token ids of the texts already encoded with one tokenizer.
+
+    A fine-tune run scores the same probe texts at every checkpoint; one cache shared by
+    the scorers of a run tokenizes each text once.
+    """
+
+    def __init__(self, tokenizer: PreTrainedTokenizerBase) -> None:
+        self.tokenizer = tokenizer
+        self._ids: dict[str, tuple[int, ...]] = {}
+
+    def ids(self, text: str) -> tuple[int, ...]:
+        """The text's token ids without special tokens (a tuple, so no caller can alter the cache)."""
+        cached = self._ids.get(text)
+        if cached is None:
+            cached = tuple(self.tokenizer(text, add_special_tokens=False)["input_ids"])
+            self._ids[text] = cached
+        return cached
+
+
 class LikelihoodScorer:
     """Scores token sequences with a causal LM in length-sorted, right-padded batches."""
 
     def __init__(self, model: PreTrainedModel, tokenizer: PreTrainedTokenizerBase, batch_size: int = 16,
-                 max_length: int | None = None, share_contexts: bool = True) -> None:
+                 max_length: int | None = None, share_contexts: bool = True,
+                 tokens: TokenCache | None = None) -> None:
         if batch_size < 1:
             raise ValueError(f"batch_size must be >= 1, got {batch_size}")
+        if tokens is not None and tokens.tokenizer is not tokenizer:
+            raise ValueError("tokens: the TokenCache was built for another tokenizer")
         self.model = model
         self.tokenizer = tokenizer
         self.batch_size = batch_size
         self.share_contexts = share_contexts
+        self.tokens = tokens or TokenCache(tokenizer)
         config_max = int(getattr(model.config, "max_position_embeddings", 2048) or 2048)
         self.max_length = min(max_length or config_max, config_max)
         self._start = start_token_ids(tokenizer)
         pad = tokenizer.pad_token_id if tokenizer.pad_token_id is not None else tokenizer.eos_token_id
         self._pad_id = int(pad) if pad is not None else 0
 
+    @property
+    def positions_per_batch(self) -> int:
+        """Token positions one forward pass may hold (it holds batch_size sequences in any case)."""
+        return self.batch_size * POSITIONS_PER_SEQUENCE
+
     def _encode(self, text: str) -> list[int]:
-        return list(self.tokenizer(text, add_special_tokens=False)["input_ids"])
+        return list(self.tokens.ids(text))
 
     def continuation_logprobs(self, pairs: Sequence[tuple[str, str]]) -> np.ndarray:
         """Sum of log p(continuation tokens | context) for each (context, continuation) pair.
@@ -74,41 +108,18 @@ class LikelihoodScorer:
         return all(len(sequences[i].ids) <= self.max_length for i in indices)
 
     def _can_share(self) -> bool:
-        """Key/value caching needs a model that returns a cache we can repeat per continuation."""
-        return (self.share_contexts and bool(getattr(self.model.config, "use_cache", True))
-                and hasattr(self.model, "generate"))
+        """Key/value caching needs a model that returns a cache we can copy per continuation."""
+        return self.share_contexts and supports_shared_contexts(self.model)
 
-    @torch.no_grad()
     def _score_shared(self, encoded: dict[str, list[int]], groups: dict[str, list[int]],
                       sequences: Sequence[_Sequence], out: np.ndarray) -> None:
-        """Contexts of equal token length and equal continuation count are batched without padding."""
-        device = next(self.model.parameters()).device
-        buckets: dict[tuple[int, int], list[str]] = defaultdict(list)
-        for context, indices in groups.items():
-            buckets[(len(encoded[context]), len(indices))].append(context)
-        for (_, n_cont), contexts in sorted(buckets.items()):
-            per_batch = max(1, self.batch_size * 4 // n_cont)
-            for begin in range(0, len(contexts), per_batch):
-                chunk = contexts[begin:begin + per_batch]
-                prefix = torch.tensor([encoded[c] for c in chunk], dtype=torch.long, device=device)
-                result = self.model(input_ids=prefix, use_cache=True)
-                cache = result.past_key_values
-                last = torch.log_softmax(result.logits[:, -1].float(), dim=-1)
-                rows = [i for c in chunk for i in groups[c]]
-                conts = [sequences[i].ids[-sequences[i].n_scored:] for i in rows]
-                width = max(len(c) for c in conts)
-                # Right padding needs no mask: causal attention never lets a real token see a pad.
-                cont_ids = torch.full((len(rows), width), self._pad_id, dtype=torch.long)
-                for row, ids in enumerate(conts):
-                    cont_ids[row, : len(ids)] = torch.tensor(ids)
-                cache.batch_repeat_interleave(n_cont)
-                logits = self.model(input_ids=cont_ids.to(device), past_key_values=cache, use_cache=True).logits
-                logprobs = torch.log_softmax(logits[:, :-1].float(), dim=-1)
-                first = last.repeat_interleave(n_cont, dim=0).gather(-1, cont_ids[:, :1].to(device)).squeeze(-1)
-                later = logprobs.gather(-1, cont_ids[:, 1:].to(device).unsqueeze(-1)).squeeze(-1).cpu()
-                first = first.cpu()
-                for row, (index, ids) in enumerate(zip(rows, conts)):
-                    out[index] = float(first[row] + later[row, : len(ids) - 1].sum())
+        """Each context runs once; see featurizers.shared_context for how continuations are batched."""
+        context_groups = [
+            ContextGroup(context=encoded[context],
+                         continuations=[sequences[i].ids[-sequences[i].n_scored:] for i in indices], rows=indices)
+            for context, indices in groups.items()
+        ]
+        SharedContextScorer(self.model, self.positions_per_batch).score(context_groups, out)
 
     def text_logprobs(self, texts: Sequence[str]) -> np.ndarray:
         """Sum of log p over every token of each text (after the document-start token)."""
@@ -136,26 +147,44 @@ class LikelihoodScorer:
 
     @torch.no_grad()
     def _score(self, sequences: Sequence[_Sequence]) -> np.ndarray:
+        """Length-sorted batches; a sequence's last token is only a target, so it is never fed in."""
         device = next(self.model.parameters()).device
         out = np.zeros(len(sequences), dtype=np.float64)
         order = sorted(range(len(sequences)), key=lambda i: len(sequences[i].ids))
-        for begin in range(0, len(order), self.batch_size):
-            batch_idx = order[begin:begin + self.batch_size]
+        for batch_idx in self._batches(order, sequences):
             batch = [self._truncate(sequences[i]) for i in batch_idx]
-            width = max(len(s.ids) for s in batch)
+            width = max(len(s.ids) for s in batch) - 1
+            if width < 1:
+                continue  # single-token sequences: nothing before their token to predict it from
             input_ids = torch.full((len(batch), width), self._pad_id, dtype=torch.long)
+            targets = torch.full((len(batch), width), self._pad_id, dtype=torch.long)
             attention = torch.zeros((len(batch), width), dtype=torch.long)
             for row, seq in enumerate(batch):
-                input_ids[row, : len(seq.ids)] = torch.tensor(seq.ids)
-                attention[row, : len(seq.ids)] = 1
+                ids = torch.tensor(seq.ids)
+                input_ids[row, : len(seq.ids) - 1] = ids[:-1]
+                targets[row, : len(seq.ids) - 1] = ids[1:]
+                attention[row, : len(seq.ids) - 1] = 1
             logits = self.model(input_ids=input_ids.to(device), attention_mask=attention.to(device)).logits.float()
-            logprobs = torch.log_softmax(logits[:, :-1], dim=-1)
-            targets = input_ids[:, 1:].to(device)
-            token_lp = logprobs.gather(-1, targets.unsqueeze(-1)).squeeze(-1).cpu()
+            logprobs = torch.log_softmax(logits, dim=-1)
+            token_lp = logprobs.gather(-1, targets.to(device).unsqueeze(-1)).squeeze(-1).cpu()
             for row, seq in enumerate(batch):
                 end = len(seq.ids) - 1
-                out[batch_idx[row]] = float(token_lp[row, end - seq.n_scored:end].sum())
+                out[batch_idx[row]] = float(token_lp[row, max(0, end - seq.n_scored):end].sum())
         return out
+
+    def _batches(self, order: list[int], sequences: Sequence[_Sequence]) -> list[list[int]]:
+        """Consecutive runs of `order` (sorted by length): batch_size sequences, more while they fit the budget."""
+        batches: list[list[int]] = []
+        current: list[int] = []
+        for index in order:
+            width = min(len(sequences[index].ids), self.max_length)
+            if current and len(current) >= self.batch_size and (len(current) + 1) * width > self.positions_per_batch:
+                batches.append(current)
+                current = []
+            current.append(index)
+        if current:
+            batches.append(current)
+        return batches
 
     def _truncate(self, seq: _Sequence) -> _Sequence:
         """Drop context from the left when too long; the scored tokens are always kept."""

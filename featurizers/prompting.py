@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from transformers import PreTrainedTokenizerBase
 
@@ -18,6 +18,8 @@ class Prompter:
 
     tokenizer: PreTrainedTokenizerBase
     use_chat: bool
+    # Rendered chat turns by request: a run's evaluator renders the same probes at every checkpoint.
+    _rendered: dict[str, str] = field(default_factory=dict, init=False, repr=False, compare=False)
 
     @classmethod
     def for_tokenizer(cls, tokenizer: PreTrainedTokenizerBase) -> "Prompter":
@@ -27,11 +29,14 @@ class Prompter:
         """The request rendered up to where the answer starts; `answer_frame` opens the answer
         (e.g. "The answer is") so options are compared in one fixed slot, not against "The"."""
         if self.use_chat:
-            rendered = str(
-                self.tokenizer.apply_chat_template(
-                    [{"role": "user", "content": request}], tokenize=False, add_generation_prompt=True
+            rendered = self._rendered.get(request)
+            if rendered is None:
+                rendered = str(
+                    self.tokenizer.apply_chat_template(
+                        [{"role": "user", "content": request}], tokenize=False, add_generation_prompt=True
+                    )
                 )
-            )
+                self._rendered[request] = rendered
             return rendered + answer_frame
         return f"{PLAIN_REQUEST_PREFIX}{request}{PLAIN_ANSWER_PREFIX}" + (f" {answer_frame}" if answer_frame else "")
 

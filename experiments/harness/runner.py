@@ -31,7 +31,7 @@ from experiments.lab.datasets.records import Example
 from experiments.lab.datasets.seeding import derive_seed
 from featurizers.loading import LoadedModel, load_causal_lm
 from featurizers.model_spec import ModelSpec
-from featurizers.probes.evaluate import evaluate_model
+from featurizers.probes.evaluate import ProbeEvaluator
 from surrogate.runs import BaseModelRef, LossPoint, Recipe, RunRecord, Timing, make_checkpoints
 
 logger = logging.getLogger(__name__)
@@ -74,10 +74,20 @@ def default_run_id(base_hash: str, data: TrainingData, recipe: Recipe, config: H
     return hashlib.sha256(material.encode()).hexdigest()[:RUN_ID_HASH_CHARS]
 
 
-def probe_outcomes(loaded: LoadedModel, config: HarnessConfig) -> dict[str, float]:
-    """The probe suites' eval halves, counts and timings dropped (under config.torch_threads)."""
+def probe_outcomes(loaded: LoadedModel, config: HarnessConfig,
+                   evaluator: ProbeEvaluator | None = None) -> dict[str, float]:
+    """The probe suites' eval halves, counts and timings dropped (under config.torch_threads).
+
+    A run passes its one `evaluator` at every checkpoint, so the suites are loaded and the
+    probe texts tokenized once per run; it must have been built for config.evaluation.
+    """
+    if evaluator is None:
+        evaluator = ProbeEvaluator(loaded.tokenizer, config.evaluation)
+    elif evaluator.config != config.evaluation or evaluator.tokenizer is not loaded.tokenizer:
+        raise ValueError("probe_outcomes: the evaluator was built for another evaluation config or tokenizer; "
+                         "build it with ProbeEvaluator(loaded.tokenizer, config.evaluation)")
     with torch_threads(config.torch_threads):
-        results = evaluate_model(loaded, config.evaluation)
+        results = evaluator.evaluate(loaded.model)
     return {k: v for k, v in results.items() if not k.startswith(NON_OUTCOME_PREFIXES)}
 
 
@@ -114,10 +124,11 @@ def _run_finetune(base: str | ModelSpec | LoadedModel, dataset: TrainingData | S
     encoder = TrainingEncoder(loaded.tokenizer, recipe.max_seq_len)
     train_set = [encoder.encode(data.records[i], where=f"dataset example {i + 1}") for i in split.train]
     heldout_set = [encoder.encode(data.records[i], where=f"dataset example {i + 1}") for i in split.heldout]
-    run = _Run(loaded, recipe, config, train_set, heldout_set)
 
     eval_started = time.perf_counter()
-    step0 = dict(base_outcomes) if base_outcomes is not None else probe_outcomes(loaded, config)
+    evaluator = ProbeEvaluator(loaded.tokenizer, config.evaluation)  # suites loaded once, used at every checkpoint
+    run = _Run(loaded, recipe, config, train_set, heldout_set, evaluator)
+    step0 = dict(base_outcomes) if base_outcomes is not None else probe_outcomes(loaded, config, evaluator)
     step0[HELDOUT_OUTCOME] = run.heldout_loss(loaded.model)
     run.eval_s += time.perf_counter() - eval_started
     bad = sorted(k for k, v in step0.items() if not math.isfinite(v))
@@ -154,8 +165,9 @@ class _Run:
     """State of one training loop: model copy, optimizer, clocks and counters."""
 
     def __init__(self, loaded: LoadedModel, recipe: Recipe, config: HarnessConfig,
-                 train_set: list[Encoded], heldout_set: list[Encoded]) -> None:
+                 train_set: list[Encoded], heldout_set: list[Encoded], evaluator: ProbeEvaluator) -> None:
         self.loaded = loaded
+        self.evaluator = evaluator
         self.recipe = recipe
         self.config = config
         self.train_set = train_set
@@ -172,7 +184,7 @@ class _Run:
     def measure(self, model: torch.nn.Module) -> dict[str, float]:
         started = time.perf_counter()
         view = LoadedModel(model=model, tokenizer=self.loaded.tokenizer, spec=self.loaded.spec, device=self.loaded.device)
-        outcomes = probe_outcomes(view, self.config)
+        outcomes = probe_outcomes(view, self.config, self.evaluator)
         outcomes[HELDOUT_OUTCOME] = self.heldout_loss(model)
         self.eval_s += time.perf_counter() - started
         bad = sorted(k for k, v in outcomes.items() if not math.isfinite(v))

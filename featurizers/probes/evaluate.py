@@ -9,11 +9,12 @@ from typing import Mapping
 
 from pydantic import BaseModel, ConfigDict, Field
 from tqdm.auto import tqdm
+from transformers import PreTrainedModel, PreTrainedTokenizerBase
 
-from featurizers.likelihood import LikelihoodScorer
+from featurizers.likelihood import LikelihoodScorer, TokenCache
 from featurizers.loading import LoadedModel
 from featurizers.prompting import Prompter
-from featurizers.probes.base import ScoringContext
+from featurizers.probes.base import ProbeSuite, ScoringContext
 from featurizers.probes.registry import SuiteRegistry, default_registry
 from featurizers.probes.schema import Split
 
@@ -31,37 +32,59 @@ class EvaluationConfig(BaseModel):
     user_files: dict[str, str] = Field(default_factory=dict, description="suite name -> user data file")
 
 
+class ProbeEvaluator:
+    """The selected suites, loaded once, scoring any number of models that share a tokenizer.
+
+    A fine-tune run measures the same probes at every checkpoint: keeping one evaluator per
+    run reads the suite files, renders the prompts and tokenizes the probe texts once
+    instead of at every checkpoint. Results equal `evaluate_model`'s.
+    """
+
+    def __init__(self, tokenizer: PreTrainedTokenizerBase, config: EvaluationConfig | None = None,
+                 registry: SuiteRegistry | None = None) -> None:
+        self.config = config or EvaluationConfig()
+        registry = registry or default_registry()
+        names = registry.resolve(self.config.suites)
+        unknown_files = set(self.config.user_files) - set(names)
+        if unknown_files:
+            raise ValueError(f"user_files: suite(s) {sorted(unknown_files)} are not among the selected suites {names}")
+        self.tokenizer = tokenizer
+        self._suites: list[tuple[str, ProbeSuite]] = [
+            (name, registry.create(name, self.config.user_files.get(name), self.config.split)) for name in names
+        ]
+        self._prompter = Prompter.for_tokenizer(tokenizer)
+        self._tokens = TokenCache(tokenizer)
+
+    def evaluate(self, model: PreTrainedModel, progress: bool = False, share_contexts: bool = True) -> dict[str, float]:
+        """Score every selected suite; deterministic (no sampling), batched."""
+        ctx = ScoringContext(
+            scorer=LikelihoodScorer(model, self.tokenizer, batch_size=self.config.batch_size,
+                                    share_contexts=share_contexts, tokens=self._tokens),
+            prompter=self._prompter,
+        )
+        results: dict[str, float] = {}
+        was_training = model.training
+        model.eval()
+        try:
+            for name, suite in tqdm(self._suites, desc="probe suites", disable=not progress):
+                started = time.perf_counter()
+                results.update(suite.evaluate(ctx, self.config.split))
+                results[f"seconds.{name}"] = time.perf_counter() - started
+        finally:
+            model.train(was_training)
+        return results
+
+
 def evaluate_model(loaded: LoadedModel, config: EvaluationConfig | None = None,
                    registry: SuiteRegistry | None = None, progress: bool = False,
                    share_contexts: bool = True) -> dict[str, float]:
-    """Score every selected suite; deterministic (no sampling), batched.
+    """Score every selected suite of one model; deterministic (no sampling), batched.
 
     share_contexts=False scores every (context, continuation) pair on its own: same results,
     slower; kept for the timing comparison in experiments/bench/evaluate_timing.py.
     """
-    config = config or EvaluationConfig()
-    registry = registry or default_registry()
-    names = registry.resolve(config.suites)
-    unknown_files = set(config.user_files) - set(names)
-    if unknown_files:
-        raise ValueError(f"user_files: suite(s) {sorted(unknown_files)} are not among the selected suites {names}")
-    ctx = ScoringContext(
-        scorer=LikelihoodScorer(loaded.model, loaded.tokenizer, batch_size=config.batch_size,
-                                share_contexts=share_contexts),
-        prompter=Prompter.for_tokenizer(loaded.tokenizer),
-    )
-    results: dict[str, float] = {}
-    was_training = loaded.model.training
-    loaded.model.eval()
-    try:
-        for name in tqdm(names, desc="probe suites", disable=not progress):
-            started = time.perf_counter()
-            suite = registry.create(name, config.user_files.get(name), config.split)
-            results.update(suite.evaluate(ctx, config.split))
-            results[f"seconds.{name}"] = time.perf_counter() - started
-    finally:
-        loaded.model.train(was_training)
-    return results
+    evaluator = ProbeEvaluator(loaded.tokenizer, config, registry)
+    return evaluator.evaluate(loaded.model, progress=progress, share_contexts=share_contexts)
 
 
 def headline(results: Mapping[str, float]) -> dict[str, float]:
