@@ -11,7 +11,11 @@ import json
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
-from experiments.harness.names import DEFAULT_LORA_TARGETS, LR_SCHEDULES, NON_OUTCOME_PREFIXES
+from experiments.harness.names import (
+    DEFAULT_LORA_TARGETS,
+    LR_SCHEDULES,
+    NON_OUTCOME_PREFIXES,
+)
 from featurizers.probes.evaluate import EvaluationConfig
 
 __all__ = ["DEFAULT_LORA_TARGETS", "LR_SCHEDULES", "NON_OUTCOME_PREFIXES", "HarnessConfig", "HeldoutConfig",
@@ -32,7 +36,7 @@ class HeldoutConfig(_Frozen):
     batch_size: int = Field(default=16, ge=1, description="examples per forward when scoring the slice")
 
     @model_validator(mode="after")
-    def _bounds_ordered(self) -> "HeldoutConfig":
+    def _bounds_ordered(self) -> HeldoutConfig:
         if self.min_count > self.max_count:
             raise ValueError(f"heldout.min_count {self.min_count} exceeds heldout.max_count {self.max_count}")
         return self
@@ -91,5 +95,8 @@ class HarnessConfig(_Frozen):
     def measurement_key(self) -> str:
         """sha256 of the settings that change measured outcomes (not device, threads or progress bars)."""
         material = self.model_dump(mode="json", exclude={"device", "progress", "torch_threads"})
+        if not material["evaluation"]["max_items"]:
+            # Settings added later leave the key (and so every run id) of corpora built before them unchanged.
+            del material["evaluation"]["max_items"]
         text = json.dumps(material, sort_keys=True, separators=(",", ":"))
         return hashlib.sha256(text.encode()).hexdigest()

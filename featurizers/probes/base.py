@@ -3,14 +3,15 @@
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
+from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Generic, Sequence, TypeVar
+from typing import Generic, TypeVar
 
 import numpy as np
 
 from featurizers.likelihood import LikelihoodScorer
-from featurizers.prompting import Prompter
 from featurizers.probes.schema import Split
+from featurizers.prompting import Prompter
 
 ItemT = TypeVar("ItemT")
 
@@ -39,10 +40,25 @@ class ProbeSuite(ABC, Generic[ItemT]):
         """Items of one split (or all); raises if the split is empty so nothing is scored on nothing."""
         if split is None:
             return list(self._items)
-        chosen = [item for item in self._items if getattr(item, "split") == split]
+        chosen = [item for item in self._items if item.split == split]
         if not chosen:
             raise ValueError(f"suite {self.name}: no items in split {split!r}")
         return chosen
+
+    def cap_split(self, split: Split, max_items: int) -> None:
+        """Keep at most `max_items` items of one split, spread evenly over the file order.
+
+        Suite files are grouped by category, so evenly spaced picks keep every
+        category represented; the choice is deterministic, so every checkpoint of
+        a run (and every run of a corpus) scores the same subset.
+        """
+        if max_items < 1:
+            raise ValueError(f"suite {self.name}: max_items must be >= 1, got {max_items}")
+        chosen = [i for i, item in enumerate(self._items) if item.split == split]
+        if len(chosen) <= max_items:
+            return
+        keep = {chosen[int(k)] for k in np.linspace(0, len(chosen) - 1, max_items).round().astype(int)}
+        self._items = [item for i, item in enumerate(self._items) if item.split != split or i in keep]
 
     @abstractmethod
     def evaluate(self, ctx: ScoringContext, split: Split) -> dict[str, float]:

@@ -4,19 +4,19 @@ from __future__ import annotations
 
 import logging
 import time
+from collections.abc import Mapping
 from pathlib import Path
-from typing import Mapping
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, field_validator
 from tqdm.auto import tqdm
 from transformers import PreTrainedModel, PreTrainedTokenizerBase
 
 from featurizers.likelihood import LikelihoodScorer, TokenCache
 from featurizers.loading import LoadedModel
-from featurizers.prompting import Prompter
 from featurizers.probes.base import ProbeSuite, ScoringContext
 from featurizers.probes.registry import SuiteRegistry, default_registry
 from featurizers.probes.schema import Split
+from featurizers.prompting import Prompter
 
 logger = logging.getLogger(__name__)
 
@@ -30,6 +30,19 @@ class EvaluationConfig(BaseModel):
     split: Split = "eval"
     batch_size: int = Field(default=16, ge=1)
     user_files: dict[str, str] = Field(default_factory=dict, description="suite name -> user data file")
+    max_items: dict[str, int] = Field(
+        default_factory=dict,
+        description="suite name -> at most this many items of the scored split, evenly spread (default: all). "
+        "Trades measurement noise for time on models too slow to score every item at every checkpoint",
+    )
+
+    @field_validator("max_items")
+    @classmethod
+    def _caps_positive(cls, value: dict[str, int]) -> dict[str, int]:
+        bad = {name: cap for name, cap in value.items() if cap < 1}
+        if bad:
+            raise ValueError(f"max_items: caps must be >= 1, got {bad}")
+        return value
 
 
 class ProbeEvaluator:
@@ -49,9 +62,15 @@ class ProbeEvaluator:
         if unknown_files:
             raise ValueError(f"user_files: suite(s) {sorted(unknown_files)} are not among the selected suites {names}")
         self.tokenizer = tokenizer
+        unknown_caps = set(self.config.max_items) - set(names)
+        if unknown_caps:
+            raise ValueError(f"max_items: suite(s) {sorted(unknown_caps)} are not among the selected suites {names}")
         self._suites: list[tuple[str, ProbeSuite]] = [
             (name, registry.create(name, self.config.user_files.get(name), self.config.split)) for name in names
         ]
+        for name, suite in self._suites:
+            if name in self.config.max_items:
+                suite.cap_split(self.config.split, self.config.max_items[name])
         self._prompter = Prompter.for_tokenizer(tokenizer)
         self._tokens = TokenCache(tokenizer)
 
