@@ -19,6 +19,7 @@ import grpc
 from grpc_health.v1 import health, health_pb2, health_pb2_grpc
 from grpc_reflection.v1alpha import reflection
 
+from server import feature_decode
 from server.auth import TokenPolicy, read_token
 from server.config import ServerConfig
 from server.featurize import FeatureCache, Featurizer, PackageFeaturizer
@@ -112,6 +113,23 @@ def add_health(server: grpc.Server, deps: ServerDeps) -> None:
     deps.holder.add_listener(on_model)
 
 
+def warm_up(snapshot: ServingModel) -> threading.Thread:
+    """Load the compiled tree kernels and feature decoder (numba) on a daemon thread.
+
+    Importing numba and loading its cached machine code takes longer than the whole
+    start-up may, so it runs after SERVING; until it is done, requests are answered by
+    the numpy evaluator and the protobuf reader, with equal results.
+    """
+
+    def run() -> None:
+        snapshot.model.accelerate()
+        feature_decode.load()
+
+    thread = threading.Thread(target=run, name="tunecast-warm-up", daemon=True)
+    thread.start()
+    return thread
+
+
 def add_reflection(server: grpc.Server) -> None:
     names = (SERVICE_NAME, health.SERVICE_NAME, reflection.SERVICE_NAME)
     reflection.enable_server_reflection(names, server)
@@ -157,6 +175,7 @@ def serve(
     """
     deps = build_deps(config, featurizer)
     server, port = create_server(config.address, deps)
+    deps.holder.add_listener(warm_up)  # after the health listener: SERVING comes first
     stop = stop or threading.Event()
     reload_requested = threading.Event()
     in_main = threading.current_thread() is threading.main_thread()

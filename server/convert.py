@@ -1,27 +1,52 @@
 """Forecast arrays -> reply protos (server side), and the model-info and stats replies.
 
-Arrays are turned into nested Python lists once per call (``tolist``), which is
-much cheaper than indexing numpy scalars per interval for large batches.
+Forecast replies are encoded to wire bytes with numpy (``server.wire``) and parsed
+once (``forecast_reply``); ``candidate_forecasts`` builds the same messages through
+the message API, the reference the wire encoding is tested against.
 """
 
 from __future__ import annotations
 
 import math
 from collections.abc import Iterator, Mapping, Sequence
-from typing import Any
+from typing import Any, TypeVar
 
 import numpy as np
 from google.protobuf import struct_pb2
 
 from server.generated.tunecast.v1 import forecast_pb2, forecaster_pb2
 from server.model_holder import ServingModel
+from server.wire import encode_forecasts
 from surrogate.model import Forecast
+
+ReplyT = TypeVar("ReplyT", forecaster_pb2.ForecastResponse, forecaster_pb2.ForecastBatchResponse)
 
 COVERAGE_KEY = "coverage"
 
 
 def model_stamp(snapshot: ServingModel) -> forecast_pb2.ModelStamp:
     return forecast_pb2.ModelStamp(model_version=snapshot.version, featurizer_version=snapshot.featurizer_version)
+
+
+def forecast_reply(
+    reply_type: type[ReplyT],
+    forecast: Forecast,
+    snapshot: ServingModel,
+    columns: np.ndarray,
+    ids: Sequence[str],
+    featurized: np.ndarray,
+    cache_hit: np.ndarray,
+    levels: Sequence[float],
+    offset: int = 0,
+) -> ReplyT:
+    """A ForecastResponse or ForecastBatchResponse holding one CandidateForecast per row of
+    ``forecast`` (candidates ``offset`` onwards), stamped with the model and levels; the
+    caller sets ``server_latency_ms`` last."""
+    targets = tuple(snapshot.targets[j] for j in columns.tolist())
+    reply = reply_type.FromString(encode_forecasts(forecast, targets, columns, ids, featurized, cache_hit, offset))
+    reply.model.CopyFrom(model_stamp(snapshot))
+    reply.levels.extend(levels)
+    return reply
 
 
 def candidate_forecasts(

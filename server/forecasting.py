@@ -13,6 +13,7 @@ from pathlib import Path
 
 import numpy as np
 
+from server import feature_decode
 from server.config import RequestLimits
 from server.deadline import Deadline
 from server.errors import ServiceError, failed_precondition, invalid, unimplemented
@@ -79,18 +80,24 @@ def candidate_rows(
     candidates: Sequence[candidate_pb2.Candidate], snapshot: ServingModel, env: ForecastEnv,
     field_of: Callable[[int], str],
 ) -> CandidateRows:
-    """Validate every candidate up front, so a bad one fails the call before any work is done."""
+    """Validate every candidate up front, so a bad one fails the call before any work is done;
+    the first bad one, in request order, names the error."""
     n = len(candidates)
     rows = np.empty((n, len(snapshot.feature_index)), dtype=np.float64)
     ids: list[str] = []
     jobs: dict[int, FeaturizationJob] = {}
     limits = env.limits
+    kinds = [candidate.WhichOneof("input") for candidate in candidates]
+    decoded = _decoded_rows(candidates, kinds, snapshot)
     for i, candidate in enumerate(candidates):
         where = field_of(i)
         ids.append(check_candidate_id(candidate.id, f"{where}.id", limits))
-        kind = candidate.WhichOneof("input")
+        kind = kinds[i]
         if kind == "features":
-            rows[i] = feature_row(candidate.features, snapshot, f"{where}.features", limits)
+            if decoded is not None and decoded[i] is not None:
+                rows[i] = decoded[i]
+            else:
+                rows[i] = feature_row(candidate.features, snapshot, f"{where}.features", limits)
         elif kind == "spec":
             jobs[i] = spec_job(candidate.spec, f"{where}.spec", env)
             rows[i] = np.nan
@@ -99,6 +106,32 @@ def candidate_rows(
     featurized = np.zeros(n, dtype=bool)
     featurized[list(jobs)] = True
     return CandidateRows(ids, rows, jobs, featurized, np.zeros(n, dtype=bool))
+
+
+def _decoded_rows(
+    candidates: Sequence[candidate_pb2.Candidate], kinds: Sequence[str | None], snapshot: ServingModel
+) -> list[np.ndarray | None] | None:
+    """Rows of the feature-vector candidates the compiled decoder accepts (None for the
+    others: they go through ``feature_row``), or None when it is not loaded."""
+    if not feature_decode.ready():
+        return None
+    version = snapshot.featurizer_version
+    picked = [
+        i for i, (candidate, kind) in enumerate(zip(candidates, kinds))
+        if kind == "features" and candidate.features.featurizer_version in ("", version)
+    ]
+    if not picked:
+        return None
+    result = feature_decode.decode(
+        [candidates[i].features.SerializeToString() for i in picked], snapshot.schema.feature_names
+    )
+    if result is None:
+        return None
+    rows, accepted = result
+    out: list[np.ndarray | None] = [None] * len(candidates)
+    for j in np.flatnonzero(accepted).tolist():
+        out[picked[j]] = rows[j]
+    return out
 
 
 def job_features(

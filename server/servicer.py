@@ -15,7 +15,7 @@ from typing import Any
 
 import grpc
 
-from server.convert import candidate_forecasts, model_info, model_stamp
+from server.convert import forecast_reply, model_info, model_stamp
 from server.datasets import Record, record_excerpt
 from server.deadline import Deadline
 from server.errors import ServiceError, invalid
@@ -30,7 +30,11 @@ from server.forecasting import (
     single_field,
     spec_job,
 )
-from server.generated.tunecast.v1 import forecast_pb2, forecaster_pb2, forecaster_pb2_grpc
+from server.generated.tunecast.v1 import (
+    forecast_pb2,
+    forecaster_pb2,
+    forecaster_pb2_grpc,
+)
 from server.metrics import ServerMetrics
 from server.model_holder import ModelHolder, ModelSource
 from server.validation import check_levels, check_outcomes
@@ -104,10 +108,12 @@ class ForecasterServicer(forecaster_pb2_grpc.ForecasterServicer):
         batch = candidate_rows([request.candidate], snapshot, self._env, single_field)
         featurize_rows(batch, range(1), snapshot, self._env, Deadline.from_context(context), single_field)
         forecast = predict(snapshot, batch.rows, levels)
-        (result,) = candidate_forecasts(forecast, snapshot, columns, batch.ids, batch.featurized, batch.cache_hit)
-        return forecaster_pb2.ForecastResponse(
-            forecast=result, model=model_stamp(snapshot), server_latency_ms=_elapsed_ms(start), levels=levels
+        reply = forecast_reply(
+            forecaster_pb2.ForecastResponse, forecast, snapshot, columns, batch.ids, batch.featurized,
+            batch.cache_hit, levels,
         )
+        reply.server_latency_ms = _elapsed_ms(start)
+        return reply
 
     def _batch_setup(self, request: forecaster_pb2.ForecastBatchRequest, limit: int, hint: str) -> tuple[Any, ...]:
         snapshot = self._holder.get()
@@ -131,10 +137,12 @@ class ForecasterServicer(forecaster_pb2_grpc.ForecasterServicer):
         n = len(batch.ids)
         featurize_rows(batch, range(n), snapshot, self._env, Deadline.from_context(context), batch_field)
         forecast = predict(snapshot, batch.rows, levels)
-        results = candidate_forecasts(forecast, snapshot, columns, batch.ids, batch.featurized, batch.cache_hit)
-        return forecaster_pb2.ForecastBatchResponse(
-            forecasts=results, model=model_stamp(snapshot), server_latency_ms=_elapsed_ms(start), levels=levels
+        reply = forecast_reply(
+            forecaster_pb2.ForecastBatchResponse, forecast, snapshot, columns, batch.ids, batch.featurized,
+            batch.cache_hit, levels,
         )
+        reply.server_latency_ms = _elapsed_ms(start)
+        return reply
 
     @_aborting_stream
     def ForecastStream(self, request: forecaster_pb2.ForecastBatchRequest, context: grpc.ServicerContext) -> Iterator[forecaster_pb2.ForecastBatchResponse]:
@@ -142,7 +150,6 @@ class ForecasterServicer(forecaster_pb2_grpc.ForecasterServicer):
         limits = self._env.limits
         snapshot, levels, columns, batch = self._batch_setup(request, limits.max_stream_candidates, "")
         deadline = Deadline.from_context(context)
-        stamp = model_stamp(snapshot)
         n = len(batch.ids)
         chunk = limits.stream_chunk_candidates
         for lo in range(0, n, chunk):
@@ -153,12 +160,12 @@ class ForecasterServicer(forecaster_pb2_grpc.ForecasterServicer):
             hi = min(lo + chunk, n)
             featurize_rows(batch, range(lo, hi), snapshot, self._env, deadline, batch_field)
             forecast = predict(snapshot, batch.rows[lo:hi], levels)
-            results = candidate_forecasts(
-                forecast, snapshot, columns, batch.ids, batch.featurized, batch.cache_hit, offset=lo
+            reply = forecast_reply(
+                forecaster_pb2.ForecastBatchResponse, forecast, snapshot, columns, batch.ids, batch.featurized,
+                batch.cache_hit, levels, offset=lo,
             )
-            yield forecaster_pb2.ForecastBatchResponse(
-                forecasts=results, model=stamp, server_latency_ms=_elapsed_ms(start), levels=levels
-            )
+            reply.server_latency_ms = _elapsed_ms(start)
+            yield reply
 
     # -------------------------------------------------------------- explain
     @_aborting

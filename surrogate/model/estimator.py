@@ -31,7 +31,12 @@ from surrogate.model.fitting import (
     prepare,
 )
 from surrogate.model.forecast import Forecast
-from surrogate.model.ood import FeatureStats, check_rows, fit_feature_stats
+from surrogate.model.ood import (
+    FeatureStats,
+    check_rows,
+    fit_feature_stats,
+    prepare_checks,
+)
 from surrogate.model.schema import FeatureSchema
 from surrogate.model.tree_predict import compile_model_texts
 
@@ -121,6 +126,7 @@ class ForecastModel:
         self.boosters_ = tuple(specs)
         self.calibration_ = tuple(calibrations)
         self.feature_stats_ = stats
+        self._ood_checks = prepare_checks(stats, config.ood)
         self.width_floor_ = np.array([c.width_floor for c in calibrations], dtype=np.float64)
         self._obs_idx = schema.observation_indices
         self._point_cols = grid[:, 0]
@@ -199,7 +205,9 @@ class ForecastModel:
         np.minimum(lower, point[None, :, :], out=lower)
         np.maximum(upper, point[None, :, :], out=upper)
         config = self.config_
-        ood = check_rows(X, self.feature_stats_, config.ood, schema.feature_names, self._blas, config.num_threads)
+        ood = check_rows(
+            X, self.feature_stats_, config.ood, schema.feature_names, self._blas, config.num_threads, self._ood_checks
+        )
         return Forecast(
             targets=self.targets_,
             levels=levels_t,
@@ -209,6 +217,14 @@ class ForecastModel:
             observed=observed,
             ood=ood,
         )
+
+    def accelerate(self, *, background: bool = False) -> bool:
+        """Evaluate the trees with the compiled kernels from now on (numba, when installed;
+        equal results, 5-20x faster). Worth it for a process that predicts many rows; with
+        ``background`` a server keeps answering, with numpy, while the kernels load.
+        Returns whether they are installed (or, with ``background``, being prepared)."""
+        self._check_fitted()
+        return self.forest_.accelerate(background=background)
 
     def _check_levels(self, levels: Sequence[float] | None) -> tuple[float, ...]:
         if levels is None:

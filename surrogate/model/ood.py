@@ -67,11 +67,14 @@ def _standardize(X: np.ndarray, mean: np.ndarray, scale: np.ndarray, cols: np.nd
 
 
 def _nearest_distances(
-    queries: np.ndarray, reference: np.ndarray, chunk_rows: int, exclude_self: bool = False
+    queries: np.ndarray, reference: np.ndarray, chunk_rows: int, exclude_self: bool = False,
+    ref_sq: np.ndarray | None = None,
 ) -> np.ndarray:
-    """Euclidean distance of each query row to its nearest reference row, in chunks."""
+    """Euclidean distance of each query row to its nearest reference row, in chunks
+    (``ref_sq``: the reference rows' squared norms, when computed beforehand)."""
     out = np.empty(queries.shape[0], dtype=np.float64)
-    ref_sq = np.einsum("ij,ij->i", reference, reference)
+    if ref_sq is None:
+        ref_sq = np.einsum("ij,ij->i", reference, reference)
     for start in range(0, queries.shape[0], chunk_rows):
         q = queries[start : start + chunk_rows]
         d2 = np.einsum("ij,ij->i", q, q)[:, None] + ref_sq[None, :] - 2.0 * (q @ reference.T)
@@ -136,6 +139,44 @@ def blas_limit(controller: ThreadpoolController | None, num_threads: int) -> Abs
     return controller.limit(limits=num_threads, user_api="blas")
 
 
+@dataclass(frozen=True)
+class RowChecks:
+    """What ``check_rows`` derives from the statistics and config alone, computed once per
+    model (``prepare_checks``) instead of once per request: bounds, scales, reference norms."""
+
+    low: np.ndarray | None
+    high: np.ndarray | None
+    median: np.ndarray | None
+    sigma: np.ndarray | None
+    never_seen: np.ndarray
+    expected: np.ndarray
+    distance_mean: np.ndarray
+    distance_scale: np.ndarray
+    reference_sq: np.ndarray | None
+
+
+def prepare_checks(stats: FeatureStats, config: OODConfig) -> RowChecks:
+    """The per-model part of ``check_rows`` (same arithmetic, so the same flags)."""
+    low = high = median = sigma = None
+    with np.errstate(invalid="ignore"):
+        if config.range_margin is not None:
+            span = stats.maximum - stats.minimum
+            span = np.where(np.isfinite(span), span, 0.0)
+            low = stats.minimum - config.range_margin * span
+            high = stats.maximum + config.range_margin * span
+        if config.robust_z_max is not None:
+            raw_sigma = config.mad_to_sigma * stats.mad
+            median, sigma = stats.median, np.where(raw_sigma > 0.0, raw_sigma, np.inf)
+    cols = stats.distance_columns
+    has_reference = stats.reference.shape[0] > 0 and stats.reference.shape[1] > 0
+    return RowChecks(
+        low=low, high=high, median=median, sigma=sigma,
+        never_seen=stats.minimum > stats.maximum, expected=~stats.seen_missing,
+        distance_mean=stats.mean[cols], distance_scale=stats.scale[cols],
+        reference_sq=np.einsum("ij,ij->i", stats.reference, stats.reference) if has_reference else None,
+    )
+
+
 def check_rows(
     X: np.ndarray,
     stats: FeatureStats,
@@ -143,29 +184,27 @@ def check_rows(
     feature_names: Sequence[str],
     controller: ThreadpoolController | None = None,
     num_threads: int = 1,
+    checks: RowChecks | None = None,
 ) -> OODReport:
-    """Flag each row's features against the training statistics."""
+    """Flag each row's features against the training statistics (``checks``: from
+    ``prepare_checks(stats, config)``, when the caller keeps it)."""
+    if checks is None:
+        checks = prepare_checks(stats, config)
     present = ~np.isnan(X)
-    out = np.zeros(X.shape, dtype=bool)
     with np.errstate(invalid="ignore"):
-        if config.range_margin is not None:
-            span = stats.maximum - stats.minimum
-            span = np.where(np.isfinite(span), span, 0.0)
-            low = stats.minimum - config.range_margin * span
-            high = stats.maximum + config.range_margin * span
-            out |= present & ((X < low) | (X > high))
-        if config.robust_z_max is not None:
-            sigma = config.mad_to_sigma * stats.mad
-            z = np.abs(X - stats.median) / np.where(sigma > 0.0, sigma, np.inf)
-            out |= present & (z > config.robust_z_max)
-    out |= present & (stats.minimum > stats.maximum)[None, :]
-    unseen_missing = ~present & ~stats.seen_missing
-    if stats.reference.shape[0] > 0 and stats.reference.shape[1] > 0:
+        outside = np.zeros(X.shape, dtype=bool) | checks.never_seen
+        if checks.low is not None:
+            outside |= (X < checks.low) | (X > checks.high)
+        if checks.median is not None:
+            outside |= np.abs(X - checks.median) / checks.sigma > config.robust_z_max
+    out = present & outside
+    unseen_missing = ~present & checks.expected
+    if checks.reference_sq is not None:
+        z = (X[:, stats.distance_columns] - checks.distance_mean) / checks.distance_scale
         with blas_limit(controller, num_threads):
             nearest = _nearest_distances(
-                _standardize(X, stats.mean, stats.scale, stats.distance_columns),
-                stats.reference,
-                config.distance_chunk_rows,
+                np.ascontiguousarray(np.nan_to_num(z, nan=0.0)), stats.reference, config.distance_chunk_rows,
+                ref_sq=checks.reference_sq,
             )
         distance = nearest / stats.distance_scale
     else:
