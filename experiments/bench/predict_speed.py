@@ -116,6 +116,15 @@ def measure(config: PredictSpeedConfig) -> dict[str, Any]:
     model, rows = synthetic_model(config, names)
     fit_s = time.perf_counter() - start
     one, batch = rows[:1], rows[: config.batch_rows]
+    numpy_one = timed(lambda: model.predict(one, levels=config.levels), config.one_row_reps, config.warmup_reps)
+    numpy_batch = timed(lambda: model.predict(batch, levels=config.levels), config.batch_reps, config.warmup_reps)
+    # the same model again on the compiled tree kernels the server installs (numba; equal results)
+    compiled = model.accelerate()
+    compiled_one = compiled_batch = None
+    if compiled:
+        compiled_one = timed(lambda: model.predict(one, levels=config.levels), config.one_row_reps, config.warmup_reps)
+        compiled_batch = timed(lambda: model.predict(batch, levels=config.levels), config.batch_reps,
+                               config.warmup_reps)
     return {
         "config": config.model_dump(mode="json"),
         "model": {
@@ -125,10 +134,17 @@ def measure(config: PredictSpeedConfig) -> dict[str, Any]:
             "n_trees": int(sum(spec.num_iteration for spec in model.boosters_)),
             "fit_s": fit_s,
         },
-        "predict_one_row": timed(lambda: model.predict(one, levels=config.levels), config.one_row_reps,
-                                 config.warmup_reps),
-        f"predict_{config.batch_rows}_rows": timed(lambda: model.predict(batch, levels=config.levels),
-                                                   config.batch_reps, config.warmup_reps),
+        "predict_one_row": numpy_one,
+        f"predict_{config.batch_rows}_rows": numpy_batch,
+        "compiled_available": compiled,
+        "compiled": None if not compiled else {
+            "predict_one_row": compiled_one,
+            f"predict_{config.batch_rows}_rows": compiled_batch,
+            "cpu_ratio_numpy_over_compiled": {
+                "one_row": numpy_one["cpu_ms_median"] / max(compiled_one["cpu_ms_median"], 1e-9),
+                f"{config.batch_rows}_rows": numpy_batch["cpu_ms_median"] / max(compiled_batch["cpu_ms_median"], 1e-9),
+            },
+        },
         "targets_ms": {"one_row": 1.0, "1000_rows": 20.0},
         "machine": {
             "platform": platform.platform(),
@@ -156,6 +172,10 @@ def main(argv: list[str] | None = None) -> int:
     print(f"predict 1 row: {one['wall_ms_median']:.3f} ms wall ({one['cpu_ms_median']:.3f} ms CPU); "
           f"{config.batch_rows} rows: {many['wall_ms_median']:.2f} ms wall ({many['cpu_ms_median']:.2f} ms CPU) "
           f"-> {args.out}")
+    if result["compiled"]:
+        one, many = result["compiled"]["predict_one_row"], result["compiled"][f"predict_{config.batch_rows}_rows"]
+        print(f"compiled: 1 row {one['cpu_ms_median']:.3f} ms CPU; {config.batch_rows} rows "
+              f"{many['cpu_ms_median']:.2f} ms CPU")
     return 0
 
 
