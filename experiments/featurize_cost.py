@@ -10,7 +10,7 @@ reported apart as a one-off) and fine-tuned with the lab corpus' median recipe (
 steps, batch size and learning rate, both methods), then on one dataset with the corpus'
 shortest and longest step counts, to show how the ratio moves with run length. SmolLM2
 (`smollm2-135m-instruct`): short LoRA recipes as a small SmolLM2 corpus would sample
-(steps 10-30, batch 8, datasets 40-300), time-boxed by --smollm2-budget-s; what was not
+(steps 10-30, batch 8, datasets 50-300), time-boxed by --smollm2-budget-s; what was not
 measured in time is listed as skipped. The fine-tune is the harness's own training loop
 with probe evaluation switched off, timed over its optimizer steps (`Timing.finetune_s`);
 process CPU seconds are reported beside every wall time because the machine is shared.
@@ -38,7 +38,8 @@ from featurizers.io import write_json_atomic
 logger = logging.getLogger(__name__)
 
 LAB_SIZES: tuple[int, ...] = (50, 150, 500, 1000, 2000)
-SMOLLM2_SIZES: tuple[int, ...] = (40, 120, 300)
+SMOLLM2_SIZES: tuple[int, ...] = (50, 120, 300)
+"""neutral_instruct needs at least 50 examples."""
 SMOLLM2_STEPS, SMOLLM2_BATCH, SMOLLM2_LORA_RANK, SMOLLM2_LR = 20, 8, 8, 1e-3
 SMOLLM2_SWEEP_STEPS: tuple[int, ...] = (10, 30)
 FAMILY = "neutral_instruct"
