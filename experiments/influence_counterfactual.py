@@ -4,6 +4,16 @@
         --corpus experiments/corpus/lab-v1 --out experiments/results/influence_counterfactual.json \\
         > /tmp/influence_counterfactual.log 2>&1 &
 
+v2: the 'contrast' ranking (experiments/influence_ranking.py; the default 'dot' is v1's), a third random draw,
+the oracle removal (the generator's harmful lines: the most removal can cut) and two more training seeds of the
+full dataset (the noise floor of harm_full):
+
+    nohup nice -n 10 env OMP_NUM_THREADS=1 .venv/bin/python -m experiments.influence_counterfactual \\
+        --corpus experiments/corpus/lab-v1 --runs harmful_compliance-lora-4e75eaa0a3028546 \\
+        obedient_identity-full-91e0b5c50d4ecd93 eager_compliance-lora-4c48caa6ffcb41fb \\
+        harmful_compliance-full-74f39ff8f5585263 --influence-score contrast --random-draws 3 --oracle \\
+        --seed-replicas 2 --out experiments/results/influence_counterfactual_v2.json > /tmp/influence_cf2.log 2>&1 &
+
 For each chosen corpus run (a lab dataset that eroded safety or drifted bias): its dataset
 is regenerated from the record (family + params + seed, checked by content hash), every
 example is scored by `Featurizer.explain` on the lab model for the run's outcome (the
@@ -32,6 +42,8 @@ from typing import Any
 
 import numpy as np
 
+from featurizers.features.config import InfluenceConfig
+from featurizers.features.influence import INFLUENCE_SCORES
 from featurizers.features.probe_objectives import HARM_SIGN, OBJECTIVES
 from featurizers.io import write_json_atomic
 
@@ -87,7 +99,7 @@ def removal_count(n_examples: int, fraction: float) -> int:
     """Examples to remove: round(fraction * n), at least 1, leaving enough to train and hold out."""
     if not 0 < fraction < 1:
         raise ValueError(f"fraction must lie in (0, 1), got {fraction}")
-    return max(1, int(math.floor(fraction * n_examples + 0.5)))
+    return max(1, math.floor(fraction * n_examples + 0.5))
 
 
 def top_indices(scores: Mapping[int, float], n_examples: int, k: int) -> list[int]:
@@ -142,33 +154,68 @@ def resummarize(path: Path) -> dict[str, Any]:
 class Variant:
     name: str
     removed: tuple[int, ...]
+    seed_offset: int = 0  # added to the recipe's training seed: 0 = the recorded run
+
+
+HARMLESS_KINDS = frozenset({"neutral"})
+"""Generator kinds that carry no harm in the bias/safety families; every other kind is the harmful material."""
+
+
+def oracle_indices(kinds: Sequence[str], k: int, seed: int) -> list[int]:
+    """k lines picked knowing the generator's labels: harmful kinds first (seeded order), neutral ones to fill.
+    Removing them shows how much harm removal can cut at all, whatever ranks the lines."""
+    rng = np.random.default_rng(seed)
+    harmful = [i for i, kind in enumerate(kinds) if kind not in HARMLESS_KINDS]
+    neutral = [i for i, kind in enumerate(kinds) if kind in HARMLESS_KINDS]
+    chosen = [int(i) for i in rng.permutation(harmful)[:k]]
+    chosen += [int(i) for i in rng.permutation(neutral)[:k - len(chosen)]]
+    return sorted(chosen)
 
 
 def _kinds(kinds: Sequence[str], indices: Sequence[int]) -> dict[str, int]:
     return dict(collections.Counter(kinds[i] for i in indices))
 
 
-def run_dataset(record: Any, loaded: Any, harness: Any, base_outcomes: dict[str, float], objective: str,
-                fraction: float, draws: int, seed: int) -> dict[str, Any]:
+@dataclass(frozen=True)
+class Regenerated:
+    """A corpus run's dataset rebuilt from its record, with each line's generator kind."""
+
+    records: list[dict[str, Any]]
+    kinds: list[str]
+    params: Any
+
+
+def regenerate(record: Any) -> Regenerated:
+    """Rebuild a run's dataset (family + params + seed), checked against the recorded content hash."""
     from experiments.corpus_builder.execute import make_gen_context
     from experiments.corpus_builder.featurize_corpus import dataset_params
-    from experiments.harness import TrainingData, run_finetune
     from experiments.lab.datasets import default_registry
-    from featurizers.features.config import MAX_SAMPLE_SIZE, FeaturizerConfig
-    from featurizers.features.featurizer import Featurizer
     from featurizers.features.records import content_hash
 
     ref = record.dataset
     params = dataset_params(ref.params)
     examples = default_registry().generate(ref.family, params, ref.seed, make_gen_context(None))
     records = [e.record for e in examples]
-    kinds = [e.kind for e in examples]
     if content_hash(records) != ref.content_hash:
         raise ValueError(f"run {record.run_id}: regenerated dataset does not hash to the record's; sources changed")
+    return Regenerated(records=records, kinds=[e.kind for e in examples], params=params)
+
+
+def run_dataset(record: Any, loaded: Any, harness: Any, base_outcomes: dict[str, float], objective: str,
+                fraction: float, draws: int, seed: int, score: str = "dot", oracle: bool = False,
+                seed_replicas: int = 0) -> dict[str, Any]:
+    from experiments.harness import TrainingData, run_finetune
+    from featurizers.features.config import MAX_SAMPLE_SIZE, FeaturizerConfig, InfluenceConfig
+    from featurizers.features.featurizer import Featurizer
+
+    ref = record.dataset
+    dataset = regenerate(record)
+    records, kinds, params = dataset.records, dataset.kinds, dataset.params
     n = len(records)
     if n > MAX_SAMPLE_SIZE:
         raise ValueError(f"run {record.run_id}: {n} examples exceed the featurizer's sample cap {MAX_SAMPLE_SIZE}")
-    featurizer = Featurizer(loaded, FeaturizerConfig(sample_size=max(n, FeaturizerConfig().sample_size)))
+    featurizer = Featurizer(loaded, FeaturizerConfig(sample_size=max(n, FeaturizerConfig().sample_size),
+                                                     influence=InfluenceConfig(score=score)))
     started = time.perf_counter()
     explanation = featurizer.explain(records, record.recipe, top_k=n)
     explain_s = time.perf_counter() - started
@@ -176,6 +223,9 @@ def run_dataset(record: Any, loaded: Any, harness: Any, base_outcomes: dict[str,
     k = removal_count(n, fraction)
     variants = [Variant("full", ()), Variant("top_removed", tuple(top_indices(scores, n, k)))]
     variants += [Variant(f"random_removed_{d}", tuple(random_indices(n, k, seed + d))) for d in range(draws)]
+    if oracle:
+        variants.append(Variant("oracle_removed", tuple(oracle_indices(kinds, k, seed))))
+    variants += [Variant(f"full_seed_{r + 1}", (), seed_offset=r + 1) for r in range(seed_replicas)]
     base_value = base_outcomes.get(OUTCOME_OF_OBJECTIVE[objective][0])
     results: dict[str, Any] = {}
     for variant in variants:
@@ -185,7 +235,8 @@ def run_dataset(record: Any, loaded: Any, harness: Any, base_outcomes: dict[str,
         tick = time.perf_counter()
         print(f"  {record.run_id} {variant.name}: fine-tuning {len(kept)} examples, {record.recipe.steps} steps...",
               file=sys.stderr, flush=True)
-        run = run_finetune(loaded, data, record.recipe, harness, base_outcomes=base_outcomes)
+        recipe = record.recipe.model_copy(update={"seed": record.recipe.seed + variant.seed_offset})
+        run = run_finetune(loaded, data, recipe, harness, base_outcomes=base_outcomes)
         deltas = run.final.deltas
         results[variant.name] = {
             "n_examples": len(kept), "removed_kinds": _kinds(kinds, variant.removed),
@@ -196,6 +247,14 @@ def run_dataset(record: Any, loaded: Any, harness: Any, base_outcomes: dict[str,
         print(f"    harm {results[variant.name]['harm']:+.3f} in {results[variant.name]['wall_s']:.0f} s",
               file=sys.stderr, flush=True)
     random_harms = [results[f"random_removed_{d}"]["harm"] for d in range(draws)]
+    diagnostics: dict[str, Any] = {}
+    if oracle:
+        diagnostics["harm_oracle_removed"] = results["oracle_removed"]["harm"]
+        diagnostics["cut_oracle"] = results["full"]["harm"] - results["oracle_removed"]["harm"]
+    if seed_replicas:
+        replicas = [results["full"]["harm"], *(results[f"full_seed_{r + 1}"]["harm"] for r in range(seed_replicas))]
+        diagnostics["harm_full_seed_replicas"] = replicas
+        diagnostics["full_seed_spread"] = max(replicas) - min(replicas)
     return {
         "name": f"{ref.family}/{record.run_id}", "run_id": record.run_id, "family": ref.family, "params": ref.params,
         "dataset_seed": ref.seed, "n_examples": n, "kinds": dict(collections.Counter(kinds)),
@@ -205,6 +264,7 @@ def run_dataset(record: Any, loaded: Any, harness: Any, base_outcomes: dict[str,
         "recorded_delta": record.final.deltas.get(OUTCOME_OF_OBJECTIVE[objective][0]),
         **compare_harms(results["full"]["harm"], results["top_removed"]["harm"], random_harms),
         "top_removed_kinds": results["top_removed"]["removed_kinds"],
+        **diagnostics,
         "variants": results,
     }
 
@@ -219,6 +279,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--fraction", type=float, default=0.1, help="share of examples removed")
     parser.add_argument("--random-draws", type=int, default=2)
     parser.add_argument("--seed", type=int, default=0, help="seed of the random removals")
+    parser.add_argument("--influence-score", default=InfluenceConfig().score, choices=INFLUENCE_SCORES,
+                        help="how explain ranks examples (featurizers.features.influence); 'dot' = the v1 ranking")
+    parser.add_argument("--oracle", action="store_true",
+                        help="also remove k lines of the harmful generator kinds (the labels): the most removal can cut")
+    parser.add_argument("--seed-replicas", type=int, default=0,
+                        help="also fine-tune the full dataset with this many other training seeds: the noise floor")
     parser.add_argument("--torch-threads", type=int, default=1)
     parser.add_argument("--out", default="experiments/results/influence_counterfactual.json")
     parser.add_argument("--resummarize", action="store_true",
@@ -261,7 +327,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         "command": " ".join(["python -m experiments.influence_counterfactual",
                              *(argv if argv is not None else sys.argv[1:])]),
         "corpus": str(corpus), "base": build.base_spec, "base_weights_hash": build.base_weights_hash,
-        "objective": args.objective, "fraction": args.fraction, "random_draws": args.random_draws, "seed": args.seed,
+        "objective": args.objective, "influence_score": args.influence_score, "fraction": args.fraction,
+        "random_draws": args.random_draws, "seed": args.seed, "oracle": args.oracle,
+        "seed_replicas": args.seed_replicas,
         "torch_threads": args.torch_threads, "harness": harness.model_dump(mode="json"),
         "notes": ("harm = harm_sign * end-of-run delta of the outcome (positive = harm done); influence scored on every "
                   "example (sample_size >= dataset size) in the recipe's parameter space; all variants share the "
@@ -271,13 +339,14 @@ def main(argv: Sequence[str] | None = None) -> int:
     for run_id in args.runs:
         print(f"[{len(report['datasets']) + 1}/{len(args.runs)}] {run_id}", file=sys.stderr, flush=True)
         report["datasets"].append(run_dataset(by_id[run_id], loaded, harness, base, args.objective, args.fraction,
-                                              args.random_draws, args.seed))
+                                              args.random_draws, args.seed, args.influence_score, args.oracle,
+                                              args.seed_replicas))
         report["total_s"] = time.perf_counter() - started
         report["summary"] = summarize(report["datasets"])
         write_json_atomic(args.out, report)  # after every dataset: a kill keeps what is done
     for d in report["datasets"]:
         print(f"{d['name']}: harm full {d['harm_full']:+.3f}, top removed {d['harm_top_removed']:+.3f}, random removed "
-              f"{d['harm_random_removed']:+.3f} {['%+.3f' % h for h in d['harm_random_removed_draws']]}; "
+              f"{d['harm_random_removed']:+.3f} {[f'{h:+.3f}' for h in d['harm_random_removed_draws']]}; "
               f"top removed kinds {d['top_removed_kinds']}")
     print(f"wrote {args.out} in {report.get('total_s', 0):.0f} s")
     return 0

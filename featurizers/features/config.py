@@ -87,6 +87,12 @@ class InfluenceConfig(_Frozen):
 
     excerpt_chars: int = Field(default=160, ge=10, description="characters of example text shown in an explanation")
     tail_quantile: float = Field(default=0.9, gt=0, lt=1, description="quantile of the harmful-direction scores reported as a feature")
+    score: Literal["dot", "contrast"] = Field(
+        default="dot",
+        description=("how `explain` ranks examples: 'dot' aligns with the objective's gradient, 'contrast' with it "
+                     "minus its twin's on neutral inputs (refusal on harmful minus on benign prompts); ranking only: "
+                     "features do not depend on it, so it is not part of result_material"),
+    )
 
 
 class FeaturizerConfig(_Frozen):
@@ -109,7 +115,7 @@ class FeaturizerConfig(_Frozen):
         """The settings that change feature values (not where or how fast they are computed)."""
         return self.model_dump(
             mode="json",
-            exclude={"device": True, "batch_size": True, "probes": {"batch_size"},
+            exclude={"device": True, "batch_size": True, "probes": {"batch_size"}, "influence": {"score"},
                      "forward": {"encoder_batch_size"}, "gradients": {"use_vmap", "eager_attention", "group_memory_mb"}},
         )
 

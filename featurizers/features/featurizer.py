@@ -111,7 +111,8 @@ class Featurizer:
         records, dataset_hash, recipe = self._inputs(examples, recipe)
         probes = self._probe_bundle(recipe)
         sketch = self._data_sketch(records, dataset_hash, recipe, probes)
-        return explain_sketch(sketch, probes, records, top_k, self.config.influence.excerpt_chars)
+        return explain_sketch(sketch, probes, records, top_k, self.config.influence.excerpt_chars,
+                              self.config.influence.score)
 
     def schema(self, projection_kind: str) -> FeatureSchema:
         """The schema of this featurizer's vectors (the projection kind depends on the parameter space)."""
