@@ -205,7 +205,11 @@ def run_dataset(record: Any, loaded: Any, harness: Any, base_outcomes: dict[str,
                 fraction: float, draws: int, seed: int, score: str = "dot", oracle: bool = False,
                 seed_replicas: int = 0) -> dict[str, Any]:
     from experiments.harness import TrainingData, run_finetune
-    from featurizers.features.config import MAX_SAMPLE_SIZE, FeaturizerConfig, InfluenceConfig
+    from featurizers.features.config import (
+        MAX_SAMPLE_SIZE,
+        FeaturizerConfig,
+        InfluenceConfig,
+    )
     from featurizers.features.featurizer import Featurizer
 
     ref = record.dataset

@@ -49,7 +49,11 @@ from typing import Any
 
 import numpy as np
 
-from experiments.influence_counterfactual import DEFAULT_RUNS, HARMLESS_KINDS, removal_count
+from experiments.influence_counterfactual import (
+    DEFAULT_RUNS,
+    HARMLESS_KINDS,
+    removal_count,
+)
 from featurizers.features.influence import CONTRAST_TWIN, contrasted
 from featurizers.features.probe_objectives import HARM_SIGN
 from featurizers.io import write_json_atomic
@@ -120,7 +124,10 @@ def probe_sketch(loaded: Any, recipe: Any, config: Any, objective: str, cache: P
 
     from featurizers import FEATURIZER_VERSION
     from featurizers.features.param_space import build_param_space, param_space_key
-    from featurizers.features.probe_objectives import build_objectives, objective_gradient
+    from featurizers.features.probe_objectives import (
+        build_objectives,
+        objective_gradient,
+    )
     from featurizers.features.projection import make_projector
     from featurizers.features.seeding import derive_seed
     from featurizers.probes.registry import default_registry

@@ -34,7 +34,7 @@ class DatasetStatsConfig(_Frozen):
     list_min_items: int = Field(default=2, ge=1, description="bulleted or numbered lines an example needs to count as a list")
 
     @model_validator(mode="after")
-    def _bands_divide(self) -> "DatasetStatsConfig":
+    def _bands_divide(self) -> DatasetStatsConfig:
         if self.minhash_permutations % self.minhash_bands:
             raise ValueError(
                 f"stats.minhash_permutations ({self.minhash_permutations}) must be a multiple of "

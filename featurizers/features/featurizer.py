@@ -16,14 +16,18 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-import torch
 
 from featurizers import FEATURIZER_VERSION
 from featurizers.device import resolve_device
 from featurizers.features.bundles import DataSketch, ProbeBundle
 from featurizers.features.cache import FeatureCache, cache_key
 from featurizers.features.config import FeaturizerConfig
-from featurizers.features.dataset_stats import DATASET_FEATURES, UNTRUNCATED, compute_dataset_stats, stats_sample
+from featurizers.features.dataset_stats import (
+    DATASET_FEATURES,
+    UNTRUNCATED,
+    compute_dataset_stats,
+    stats_sample,
+)
 from featurizers.features.encoding import TrainingEncoder
 from featurizers.features.forward_stats import (
     ENCODER_FEATURES,
@@ -33,13 +37,26 @@ from featurizers.features.forward_stats import (
     loss_features,
 )
 from featurizers.features.gradient_features import GRADIENT_FEATURES, gradient_features
-from featurizers.features.influence import INFLUENCE_FEATURES, explain_sketch, influence_features
+from featurizers.features.influence import (
+    INFLUENCE_FEATURES,
+    explain_sketch,
+    influence_features,
+)
 from featurizers.features.observations import OBSERVATION_FEATURES, observation_features
-from featurizers.features.param_space import ParamSpace, build_param_space, param_space_key
+from featurizers.features.param_space import (
+    ParamSpace,
+    build_param_space,
+    param_space_key,
+)
 from featurizers.features.projection import make_projector, resolve_kind
 from featurizers.features.recipe_features import RECIPE_FEATURES, recipe_features
 from featurizers.features.records import content_hash, validate_records
-from featurizers.features.schema import EarlyObservations, Explanation, FeatureSchema, FeatureVector
+from featurizers.features.schema import (
+    EarlyObservations,
+    Explanation,
+    FeatureSchema,
+    FeatureVector,
+)
 from featurizers.features.seeding import derive_seed
 from featurizers.features.sentence_encoder import SentenceEncoder
 from featurizers.features.sketch import compute_data_sketch, compute_probe_bundle
