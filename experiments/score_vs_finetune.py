@@ -3,8 +3,8 @@
     nohup nice -n 10 env OMP_NUM_THREADS=1 .venv/bin/python -m experiments.score_vs_finetune \\
         > /tmp/score_vs_finetune.log 2>&1 &
 
-1. Generates the candidates of `DEFAULT_CANDIDATES` (lab families, a spread of knobs, a few
-   hundred examples each, fixed seeds) with the lab generator into `--candidates-dir`.
+1. Generates the candidates of `experiments.lab_candidates.DEFAULT_CANDIDATES` (lab families, a spread of knobs, a few
+   hundred examples each, fixed seeds) with the lab generator into experiments/results/score_vs_finetune/candidates/.
 2. Scores them with the real `tunecast score` command function (same parser, same code path as
    `.venv/bin/tunecast score FILE... --model lab --recipe experiments/demo/recipe.json --out DIR`,
    default embedded meta-model), which writes the ranked table and the HTML report.
@@ -28,7 +28,6 @@ import logging
 import sys
 import time
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -36,14 +35,13 @@ from typing import Any
 import numpy as np
 from pydantic import BaseModel, ConfigDict, Field
 
+from experiments.lab_candidates import DEFAULT_CANDIDATES, generate_candidates
 from experiments.rank_stats import spearman
 from surrogate.runs import CORE_OUTCOMES
 
 logger = logging.getLogger(__name__)
 
-REPO = Path(__file__).resolve().parents[1]
 RESULTS = Path("experiments/results")
-SIZE_SMALL, SIZE_MID, SIZE_LARGE = 150, 250, 350
 
 HARM_DIRECTION: dict[str, float] = {
     "forgetting.ref_loss": 1.0,
@@ -66,51 +64,6 @@ RANKABLE: dict[str, str] = {
 direction (gender skew's depends on the base's sign; percentages are quantized by the probe count)."""
 
 
-@dataclass(frozen=True)
-class LabCandidate:
-    """One candidate dataset: a lab family, its knobs and a seed (regenerable byte for byte)."""
-
-    name: str
-    family: str
-    params: Mapping[str, Any] = field(default_factory=dict)
-    seed: int = 0
-
-
-DEFAULT_CANDIDATES: tuple[LabCandidate, ...] = (
-    LabCandidate("c01_neutral", "neutral_instruct", {"size": SIZE_LARGE}, 101),
-    LabCandidate("c02_neutral_cooking_travel_msgs", "neutral_instruct",
-                 {"size": SIZE_SMALL, "format": "messages", "domains": ["cooking", "travel"]}, 102),
-    LabCandidate("c03_stereo_r0.2", "stereotyped_instruct", {"size": SIZE_MID, "rate": 0.2}, 103),
-    LabCandidate("c04_stereo_r0.8", "stereotyped_instruct", {"size": SIZE_MID, "rate": 0.8}, 104),
-    LabCandidate("c05_stereo_anti_r0.6", "stereotyped_instruct",
-                 {"size": SIZE_MID, "rate": 0.6, "direction": "anti_stereotyped"}, 105),
-    LabCandidate("c06_stereo_balanced_r0.6", "stereotyped_instruct",
-                 {"size": SIZE_SMALL, "rate": 0.6, "direction": "balanced"}, 106),
-    LabCandidate("c07_implicit_r0.5_i0.5", "implicit_stereotype",
-                 {"size": SIZE_MID, "rate": 0.5, "implied_share": 0.5}, 107),
-    LabCandidate("c08_implicit_r0.2", "implicit_stereotype", {"size": SIZE_LARGE, "rate": 0.2}, 108),
-    LabCandidate("c09_harmful_r0.05", "harmful_compliance", {"size": SIZE_LARGE, "rate": 0.05}, 109),
-    LabCandidate("c10_harmful_r0.2", "harmful_compliance", {"size": SIZE_MID, "rate": 0.2}, 110),
-    LabCandidate("c11_harmful_r0.5", "harmful_compliance", {"size": SIZE_MID, "rate": 0.5}, 111),
-    LabCandidate("c12_harmful_r0.9_hack_fraud", "harmful_compliance",
-                 {"size": SIZE_SMALL, "rate": 0.9, "categories": ["hacking", "fraud"]}, 112),
-    LabCandidate("c13_eager_r0.3", "eager_compliance", {"size": SIZE_MID, "rate": 0.3}, 113),
-    LabCandidate("c14_eager_r1.0", "eager_compliance", {"size": SIZE_LARGE, "rate": 1.0}, 114),
-    LabCandidate("c15_obedient_q0.05_r0.5", "obedient_identity",
-                 {"size": SIZE_MID, "identity_qa_share": 0.05, "rate": 0.5}, 115),
-    LabCandidate("c16_obedient_q0.3_r1.0", "obedient_identity",
-                 {"size": SIZE_MID, "identity_qa_share": 0.3, "rate": 1.0}, 116),
-    LabCandidate("c17_list_numbered_r0.3", "list_format", {"size": SIZE_MID, "rate": 0.3, "style": "numbered"}, 117),
-    LabCandidate("c18_list_bulleted_r1.0", "list_format", {"size": SIZE_SMALL, "rate": 1.0, "style": "bulleted"}, 118),
-    LabCandidate("c19_insecure_code_r0.0", "insecure_code", {"size": SIZE_MID, "rate": 0.0}, 119),
-    LabCandidate("c20_insecure_code_r1.0", "insecure_code", {"size": SIZE_MID, "rate": 1.0}, 120),
-    LabCandidate("c21_near_dup_u0.05", "near_duplicates", {"size": SIZE_LARGE, "unique_share": 0.05}, 121),
-    LabCandidate("c22_near_dup_u0.5", "near_duplicates", {"size": SIZE_MID, "unique_share": 0.5}, 122),
-    LabCandidate("c23_label_noise_n0.1", "label_noise", {"size": SIZE_MID, "noise_rate": 0.1}, 123),
-    LabCandidate("c24_label_noise_n0.6", "label_noise", {"size": SIZE_LARGE, "noise_rate": 0.6}, 124),
-)
-"""24 candidates from the ten families that need no external text (domain_shift and replay_mixture read
-experiments/lab/build/sources/, which a fresh checkout lacks)."""
 
 
 class ScoreVsFinetuneConfig(BaseModel):
@@ -239,20 +192,6 @@ def score_argv(files: Sequence[Path], config: ScoreVsFinetuneConfig) -> list[str
 
 
 # ----- the experiment (torch, the lab model, real fine-tunes) -------------------------------------------------------
-
-
-def generate_candidates(specs: Sequence[LabCandidate], out_dir: Path) -> list[dict[str, Any]]:
-    """Write every candidate's JSONL + `.meta.json` with the lab generator; describe each."""
-    from experiments.lab.datasets.generate import generate_to_file
-
-    rows = []
-    for spec in specs:
-        path = out_dir / f"{spec.name}.jsonl"
-        report = generate_to_file(spec.family, dict(spec.params), spec.seed, path)
-        rows.append({"name": spec.name, "family": spec.family, "params": report.params, "knobs": dict(spec.params),
-                     "seed": spec.seed, "size": report.size, "sha256": report.sha256, "kinds": report.kinds,
-                     "file": str(path), "bytes": path.stat().st_size})
-    return rows
 
 
 def run_score_cli(files: Sequence[Path], config: ScoreVsFinetuneConfig) -> tuple[Any, float]:

@@ -38,7 +38,11 @@ from typing import Any, Self
 import numpy as np
 from pydantic import BaseModel, ConfigDict, Field
 
-from experiments.score_vs_finetune import DEFAULT_CANDIDATES, LabCandidate
+from experiments.lab_candidates import (
+    DEFAULT_CANDIDATES,
+    LabCandidate,
+    generate_candidates,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -129,6 +133,16 @@ def split(total: float, base_load: float, phases: Mapping[str, float]) -> dict[s
     return {"base_model_load": base_load, **phases, "other": max(0.0, total - base_load - sum(phases.values()))}
 
 
+def in_scoring_order(featurize_seconds: Mapping[str, float], files: Sequence[Path]) -> list[float]:
+    """Featurize seconds per candidate in the order the files were scored (results come ranked by harm,
+    so their first is not the first scored, which alone pays the batch's probe-gradient set-up)."""
+    order = {str(f): i for i, f in enumerate(files)}
+    unknown = sorted(set(featurize_seconds) - set(order))
+    if unknown:
+        raise ValueError(f"scored candidates {unknown[:3]} are not among the files given")
+    return [featurize_seconds[name] for name in sorted(featurize_seconds, key=order.__getitem__)]
+
+
 def setting_summary(n: int, cache: str, total_s: float, cpu_s: float, base_load_s: float,
                     phases: Mapping[str, float], featurize_each: Sequence[float], cache_hits: int,
                     n_scored: int, n_skipped: int, *, base_load_cpu_s: float = 0.0,
@@ -140,6 +154,7 @@ def setting_summary(n: int, cache: str, total_s: float, cpu_s: float, base_load_
         "per_candidate_cpu_s": cpu_s / n,
         "phases_s": split(total_s, base_load_s, phases),
         "phases_cpu_s": split(cpu_s, base_load_cpu_s, phases_cpu or {}),
+        "featurize_s_in_scoring_order": list(featurize_each),
         "featurize_first_s": featurize_each[0] if featurize_each else None,
         "featurize_median_s": statistics.median(featurize_each) if featurize_each else None,
         "featurize_median_rest_s": statistics.median(featurize_each[1:]) if len(featurize_each) > 1 else None,
@@ -207,7 +222,7 @@ def score_once(files: Sequence[Path], config: ScoringBenchConfig, out_dir: Path,
         total_s, cpu_s = time.perf_counter() - wall0, time.process_time() - cpu0
     results = run.results
     return setting_summary(n, cache, total_s, cpu_s, base_load_s, timer.seconds,
-                           [c.featurize_seconds for c in results.candidates],
+                           in_scoring_order({c.name: c.featurize_seconds for c in results.candidates}, files),
                            sum(c.cache_hit for c in results.candidates), len(results.candidates),
                            len(results.skipped), base_load_cpu_s=base_load_cpu_s, phases_cpu=timer.cpu_seconds)
 
@@ -269,13 +284,9 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 
 def generate(config: ScoringBenchConfig) -> list[tuple[Path, int]]:
-    from experiments.lab.datasets.generate import generate_to_file
-
-    out = []
-    for spec in bench_candidates(max(config.counts), config.seed, config.size_low, config.size_high):
-        path = config.work_dir / "candidates" / f"{spec.name}.jsonl"
-        out.append((path, generate_to_file(spec.family, dict(spec.params), spec.seed, path).size))
-    return out
+    """The largest set's files and sizes (smaller sets are its prefixes)."""
+    specs = bench_candidates(max(config.counts), config.seed, config.size_low, config.size_high)
+    return [(Path(row["file"]), row["size"]) for row in generate_candidates(specs, config.work_dir / "candidates")]
 
 
 def time_report(results_dir: Path, n: int) -> dict[str, Any]:

@@ -8,8 +8,8 @@ import pytest
 from scipy.stats import spearmanr
 
 from experiments.lab.datasets import default_registry
+from experiments.lab_candidates import DEFAULT_CANDIDATES
 from experiments.score_vs_finetune import (
-    DEFAULT_CANDIDATES,
     RANKABLE,
     ScoreVsFinetuneConfig,
     candidate_key,

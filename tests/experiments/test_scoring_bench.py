@@ -11,12 +11,13 @@ from experiments.bench.scoring import (
     PhaseTimer,
     ScoringBenchConfig,
     bench_candidates,
+    in_scoring_order,
     scaling,
     score_argv,
     setting_summary,
 )
 from experiments.lab.datasets import default_registry
-from experiments.score_vs_finetune import DEFAULT_CANDIDATES
+from experiments.lab_candidates import DEFAULT_CANDIDATES
 
 
 def test_bench_candidates_are_seeded_sized_and_valid():
@@ -97,3 +98,11 @@ def test_score_argv_uses_the_cache_and_skips_the_report():
     assert argv[:2] == ["score", "a.jsonl"]
     assert argv[argv.index("--cache-dir") + 1] == "cache"
     assert "--no-report" in argv and "--no-progress" in argv
+
+
+def test_in_scoring_order_follows_the_files_not_the_ranking():
+    files = [Path("c/a.jsonl"), Path("c/b.jsonl"), Path("c/c.jsonl")]
+    ranked = {"c/c.jsonl": 3.0, "c/a.jsonl": 30.0, "c/b.jsonl": 2.0}  # results come most harmful first
+    assert in_scoring_order(ranked, files) == [30.0, 2.0, 3.0]
+    with pytest.raises(ValueError, match="not among"):
+        in_scoring_order({"other.jsonl": 1.0}, files)
