@@ -14,11 +14,22 @@ from dataclasses import dataclass
 from typing import Any, TypeVar
 
 import grpc
+import numpy as np
 from google.protobuf import json_format
 from grpc_health.v1 import health_pb2, health_pb2_grpc
 
-from server.generated.tunecast.v1 import candidate_pb2, forecaster_pb2, forecaster_pb2_grpc
-from server.results import CandidateResult, batch_results, candidate_result
+from server.generated.tunecast.v1 import (
+    candidate_pb2,
+    forecaster_pb2,
+    forecaster_pb2_grpc,
+)
+from server.results import (
+    CandidateResult,
+    MatrixResult,
+    batch_results,
+    candidate_result,
+    matrix_result,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -82,6 +93,30 @@ def spec_candidate(
     if observations is not None:
         spec.observations.CopyFrom(json_format.ParseDict(dict(observations), candidate_pb2.EarlyObservations()))
     return candidate_pb2.Candidate(id=candidate_id, spec=spec)
+
+
+def feature_matrix(
+    names: Sequence[str],
+    values: Any,
+    candidate_ids: Sequence[str] = (),
+    featurizer_version: str = "",
+    nan_is_missing: bool = False,
+) -> candidate_pb2.FeatureMatrix:
+    """A FeatureMatrix from a (rows, len(names)) array. NaN cells are refused unless
+    ``nan_is_missing``, which sends them as missing cells (the wire never carries NaN)."""
+    array = np.asarray(values, dtype=np.float64)
+    if array.ndim != 2 or array.shape[1] != len(names):
+        raise ValueError(f"values must be (rows, {len(names)}) for {len(names)} names; got shape {array.shape}")
+    flat = array.reshape(-1)
+    nan = np.isnan(flat)
+    if nan.any() and not nan_is_missing:
+        row, col = divmod(int(np.flatnonzero(nan)[0]), len(names))
+        raise ValueError(f"values[{row}, {col}] ({names[col]!r}) is NaN; pass nan_is_missing=True to send NaN as missing")
+    missing = np.flatnonzero(nan)
+    return candidate_pb2.FeatureMatrix(
+        names=list(names), values=np.where(nan, 0.0, flat), missing=missing.tolist(),
+        candidate_ids=list(candidate_ids), featurizer_version=featurizer_version,
+    )
 
 
 def _as_candidate(item: FeatureInput | candidate_pb2.Candidate, index: int) -> candidate_pb2.Candidate:
@@ -214,6 +249,28 @@ class ForecastClient:
         responses = self._call(self._stream_first, request, timeout_s)
         for reply in responses:
             yield from batch_results(reply)
+
+    def forecast_matrix(
+        self,
+        names: Sequence[str],
+        values: Any,
+        *,
+        candidate_ids: Sequence[str] = (),
+        levels: Sequence[float] = (),
+        outcomes: Sequence[str] = (),
+        nan_is_missing: bool = False,
+        stream: bool = False,
+        timeout_s: float | None = None,
+    ) -> MatrixResult:
+        """Forecast every row of a (rows, len(names)) feature array in one dense call
+        (ForecastStream when ``stream``, for more rows than one batch takes)."""
+        request = forecaster_pb2.ForecastBatchRequest(
+            matrix=feature_matrix(names, values, candidate_ids, nan_is_missing=nan_is_missing),
+            levels=list(levels), outcomes=list(outcomes),
+        )
+        if stream:
+            return matrix_result(list(self._call(self._stream_first, request, timeout_s)))
+        return matrix_result([self._call(self._stub.ForecastBatch, request, timeout_s)])
 
     def _stream_first(self, request: Any, *, timeout: float, metadata: Any) -> Iterator[Any]:
         call = self._stub.ForecastStream(request, timeout=timeout, metadata=metadata)

@@ -18,6 +18,7 @@ import grpc
 from server.convert import forecast_reply, model_info, model_stamp
 from server.datasets import Record, record_excerpt
 from server.deadline import Deadline
+from server.dense_batch import encode_forecast_matrix, matrix_rows
 from server.errors import ServiceError, invalid
 from server.featurize import Influence
 from server.forecasting import (
@@ -118,29 +119,45 @@ class ForecasterServicer(forecaster_pb2_grpc.ForecasterServicer):
     def _batch_setup(self, request: forecaster_pb2.ForecastBatchRequest, limit: int, hint: str) -> tuple[Any, ...]:
         snapshot = self._holder.get()
         n = len(request.candidates)
-        if n == 0:
-            raise invalid("candidates", "is empty: send at least one candidate")
+        dense = request.HasField("matrix")
+        if dense and n:
+            raise invalid("matrix", "send either candidates or matrix, not both")
+        if n == 0 and not dense:
+            raise invalid("candidates", "is empty: send at least one candidate (or a matrix)")
         if n > limit:
             raise invalid("candidates", f"holds {n} candidates; the limit is {limit}{hint}")
         levels = check_levels(request.levels, snapshot, self._env.limits)
         columns = check_outcomes(request.outcomes, snapshot)
-        batch = candidate_rows(request.candidates, snapshot, self._env, batch_field)
-        return snapshot, levels, columns, batch
+        if dense:
+            batch = matrix_rows(request.matrix, snapshot, self._env.limits, limit, hint)
+        else:
+            batch = candidate_rows(request.candidates, snapshot, self._env, batch_field)
+        return snapshot, levels, columns, batch, dense
+
+    @staticmethod
+    def _batch_reply(
+        forecast: Any, snapshot: Any, columns: Any, batch: Any, levels: Any, dense: bool, offset: int = 0
+    ) -> forecaster_pb2.ForecastBatchResponse:
+        if not dense:
+            return forecast_reply(
+                forecaster_pb2.ForecastBatchResponse, forecast, snapshot, columns, batch.ids, batch.featurized,
+                batch.cache_hit, levels, offset=offset,
+            )
+        reply = forecaster_pb2.ForecastBatchResponse(model=model_stamp(snapshot), levels=levels)
+        reply.matrix.ParseFromString(encode_forecast_matrix(forecast, snapshot, columns, batch.ids, offset))
+        return reply
 
     @_aborting
     def ForecastBatch(self, request: forecaster_pb2.ForecastBatchRequest, context: grpc.ServicerContext) -> forecaster_pb2.ForecastBatchResponse:
         start = time.perf_counter()
         limits = self._env.limits
-        snapshot, levels, columns, batch = self._batch_setup(
+        snapshot, levels, columns, batch, dense = self._batch_setup(
             request, limits.max_batch_candidates, "; use ForecastStream for more"
         )
         n = len(batch.ids)
         featurize_rows(batch, range(n), snapshot, self._env, Deadline.from_context(context), batch_field)
         forecast = predict(snapshot, batch.rows, levels)
-        reply = forecast_reply(
-            forecaster_pb2.ForecastBatchResponse, forecast, snapshot, columns, batch.ids, batch.featurized,
-            batch.cache_hit, levels,
-        )
+        reply = self._batch_reply(forecast, snapshot, columns, batch, levels, dense)
         reply.server_latency_ms = _elapsed_ms(start)
         return reply
 
@@ -148,7 +165,7 @@ class ForecasterServicer(forecaster_pb2_grpc.ForecasterServicer):
     def ForecastStream(self, request: forecaster_pb2.ForecastBatchRequest, context: grpc.ServicerContext) -> Iterator[forecaster_pb2.ForecastBatchResponse]:
         start = time.perf_counter()
         limits = self._env.limits
-        snapshot, levels, columns, batch = self._batch_setup(request, limits.max_stream_candidates, "")
+        snapshot, levels, columns, batch, dense = self._batch_setup(request, limits.max_stream_candidates, "")
         deadline = Deadline.from_context(context)
         n = len(batch.ids)
         chunk = limits.stream_chunk_candidates
@@ -160,10 +177,7 @@ class ForecasterServicer(forecaster_pb2_grpc.ForecasterServicer):
             hi = min(lo + chunk, n)
             featurize_rows(batch, range(lo, hi), snapshot, self._env, deadline, batch_field)
             forecast = predict(snapshot, batch.rows[lo:hi], levels)
-            reply = forecast_reply(
-                forecaster_pb2.ForecastBatchResponse, forecast, snapshot, columns, batch.ids, batch.featurized,
-                batch.cache_hit, levels, offset=lo,
-            )
+            reply = self._batch_reply(forecast, snapshot, columns, batch, levels, dense, offset=lo)
             reply.server_latency_ms = _elapsed_ms(start)
             yield reply
 

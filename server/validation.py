@@ -18,7 +18,7 @@ from server.generated.tunecast.v1 import candidate_pb2
 from server.model_holder import ServingModel
 
 
-def _suggest(name: str, known: Sequence[str]) -> str:
+def suggest(name: str, known: Sequence[str]) -> str:
     close = difflib.get_close_matches(name, known, n=1)
     return f"; did you mean {close[0]!r}?" if close else ""
 
@@ -53,7 +53,7 @@ def check_outcomes(outcomes: Sequence[str], snapshot: ServingModel, field: str =
         if name not in snapshot.outcomes:
             raise invalid(
                 f"{field}[{i}]",
-                f"{name[:80]!r} is not forecast by model {snapshot.version}{_suggest(name, snapshot.outcomes)}",
+                f"{name[:80]!r} is not forecast by model {snapshot.version}{suggest(name, snapshot.outcomes)}",
             )
         wanted.add(name)
     return np.array([j for j, (o, _) in enumerate(snapshot.targets) if o in wanted], dtype=np.intp)
@@ -69,7 +69,7 @@ def _unknown(name: str, field: str, snapshot: ServingModel, limits: RequestLimit
     return invalid(
         f"{field}[{_quoted(name, limits.max_name_chars)}]",
         f"unknown feature for model {snapshot.version} (featurizer {snapshot.featurizer_version})"
-        f"{_suggest(name, snapshot.schema.feature_names)}",
+        f"{suggest(name, snapshot.schema.feature_names)}",
     )
 
 
@@ -80,16 +80,21 @@ def _not_finite(name: str, value: float, field: str, limits: RequestLimits) -> E
     )
 
 
+def check_featurizer_version(version: str, snapshot: ServingModel, field: str) -> None:
+    """Features stamped with another featurizer version would be silently misread: refuse them."""
+    if version and version != snapshot.featurizer_version:
+        raise invalid(
+            field,
+            f"features come from {version[:80]!r}, model {snapshot.version} was fitted on "
+            f"{snapshot.featurizer_version!r}; recompute them or ask for a matching model",
+        )
+
+
 def feature_row(
     vector: candidate_pb2.FeatureVector, snapshot: ServingModel, field: str, limits: RequestLimits
 ) -> np.ndarray:
     """One model row from named or parallel features; absent features are NaN (missing)."""
-    if vector.featurizer_version and vector.featurizer_version != snapshot.featurizer_version:
-        raise invalid(
-            f"{field}.featurizer_version",
-            f"features come from {vector.featurizer_version[:80]!r}, model {snapshot.version} was fitted on "
-            f"{snapshot.featurizer_version!r}; recompute them or ask for a matching model",
-        )
+    check_featurizer_version(vector.featurizer_version, snapshot, f"{field}.featurizer_version")
     index = snapshot.feature_index
     row = np.full(len(index), np.nan, dtype=np.float64)
     named = vector.named

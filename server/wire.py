@@ -27,9 +27,9 @@ from google.protobuf.descriptor import Descriptor, FieldDescriptor
 from server.generated.tunecast.v1 import forecast_pb2, forecaster_pb2
 from surrogate.model import Forecast
 
-_VARINT, _I64, _LEN = 0, 1, 2
+_VARINT, _I64, LEN = 0, 1, 2
 _SMALL_VARINTS: Final[tuple[bytes, ...]] = tuple(bytes([n]) for n in range(0x80))
-_LITTLE_F8: Final[np.dtype] = np.dtype("<f8")
+LITTLE_F8: Final[np.dtype] = np.dtype("<f8")
 
 
 def varint(n: int) -> bytes:
@@ -44,7 +44,7 @@ def varint(n: int) -> bytes:
     return bytes(out)
 
 
-def _field(message: Descriptor, name: str, kind: int, repeated: bool = False) -> int:
+def field_number(message: Descriptor, name: str, kind: int, repeated: bool = False) -> int:
     """The field's number, after checking it still has the type this encoder writes."""
     field = message.fields_by_name[name]
     if field.type != kind or field.is_repeated != repeated:
@@ -53,7 +53,7 @@ def _field(message: Descriptor, name: str, kind: int, repeated: bool = False) ->
 
 
 def _key(message: Descriptor, name: str, kind: int, wire_type: int, repeated: bool = False) -> bytes:
-    return varint(_field(message, name, kind, repeated) << 3 | wire_type)
+    return varint(field_number(message, name, kind, repeated) << 3 | wire_type)
 
 
 @dataclass(frozen=True)
@@ -86,27 +86,27 @@ def _keys() -> _Keys:
     target = forecast_pb2.TargetForecast.DESCRIPTOR
     candidate = forecast_pb2.CandidateForecast.DESCRIPTOR
     ood = forecast_pb2.OutOfDistribution.DESCRIPTOR
-    single = _field(forecaster_pb2.ForecastResponse.DESCRIPTOR, "forecast", F.TYPE_MESSAGE)
-    batch = _field(forecaster_pb2.ForecastBatchResponse.DESCRIPTOR, "forecasts", F.TYPE_MESSAGE, repeated=True)
+    single = field_number(forecaster_pb2.ForecastResponse.DESCRIPTOR, "forecast", F.TYPE_MESSAGE)
+    batch = field_number(forecaster_pb2.ForecastBatchResponse.DESCRIPTOR, "forecasts", F.TYPE_MESSAGE, repeated=True)
     if single != batch:
         raise TypeError("ForecastResponse.forecast and ForecastBatchResponse.forecasts must share a number")
     return _Keys(
-        reply_forecast=varint(single << 3 | _LEN),
-        outcome=_key(target, "outcome", F.TYPE_STRING, _LEN),
+        reply_forecast=varint(single << 3 | LEN),
+        outcome=_key(target, "outcome", F.TYPE_STRING, LEN),
         checkpoint=_key(target, "checkpoint", F.TYPE_DOUBLE, _I64),
         point=_key(target, "point", F.TYPE_DOUBLE, _I64),
-        lower=_key(target, "lower", F.TYPE_DOUBLE, _LEN, repeated=True),
-        upper=_key(target, "upper", F.TYPE_DOUBLE, _LEN, repeated=True),
-        candidate_id=_key(candidate, "candidate_id", F.TYPE_STRING, _LEN),
+        lower=_key(target, "lower", F.TYPE_DOUBLE, LEN, repeated=True),
+        upper=_key(target, "upper", F.TYPE_DOUBLE, LEN, repeated=True),
+        candidate_id=_key(candidate, "candidate_id", F.TYPE_STRING, LEN),
         index=_key(candidate, "index", F.TYPE_INT32, _VARINT),
-        targets=_key(candidate, "targets", F.TYPE_MESSAGE, _LEN, repeated=True),
-        ood=_key(candidate, "ood", F.TYPE_MESSAGE, _LEN),
+        targets=_key(candidate, "targets", F.TYPE_MESSAGE, LEN, repeated=True),
+        ood=_key(candidate, "ood", F.TYPE_MESSAGE, LEN),
         observed=_key(candidate, "observed", F.TYPE_BOOL, _VARINT),
         featurized=_key(candidate, "featurized", F.TYPE_BOOL, _VARINT),
         cache_hit=_key(candidate, "cache_hit", F.TYPE_BOOL, _VARINT),
         flagged=_key(ood, "flagged", F.TYPE_BOOL, _VARINT),
-        out_of_range=_key(ood, "out_of_range", F.TYPE_STRING, _LEN, repeated=True),
-        unexpectedly_missing=_key(ood, "unexpectedly_missing", F.TYPE_STRING, _LEN, repeated=True),
+        out_of_range=_key(ood, "out_of_range", F.TYPE_STRING, LEN, repeated=True),
+        unexpectedly_missing=_key(ood, "unexpectedly_missing", F.TYPE_STRING, LEN, repeated=True),
         distance=_key(ood, "distance", F.TYPE_DOUBLE, _I64),
         distance_flagged=_key(ood, "distance_flagged", F.TYPE_BOOL, _VARINT),
     )
@@ -220,13 +220,13 @@ def encode_forecasts(
     )
     block = np.empty((n_rows, layout.width), dtype=np.uint8)
     block[:] = layout.template
-    block[:, layout.positions] = np.ascontiguousarray(values, dtype=_LITTLE_F8).reshape(n_rows, -1).view(np.uint8)
+    block[:, layout.positions] = np.ascontiguousarray(values, dtype=LITTLE_F8).reshape(n_rows, -1).view(np.uint8)
     width = layout.width
     target_bytes = memoryview(block.reshape(-1))
     ood = forecast.ood
     distance = ood.distance
     finite = np.isfinite(distance)
-    distance_bytes = memoryview(np.where(finite, distance, 0.0).astype(_LITTLE_F8).tobytes())
+    distance_bytes = memoryview(np.where(finite, distance, 0.0).astype(LITTLE_F8).tobytes())
     has_distance = (finite & (distance != 0.0)).tolist()
     flagged = ood.flagged.tolist()
     distance_flagged = ood.distance_flagged.tolist()

@@ -1,7 +1,8 @@
 """Serving benchmark: latency and throughput of the gRPC service, and its start-up time.
 
-Measures health Check, Forecast (one feature vector) and ForecastBatch (1,000
-vectors) at several concurrencies against a server in its own process, plus the
+Measures health Check, Forecast (one feature vector), ForecastBatch (1,000
+vectors, one Candidate message each) and the same 1,000 as one dense FeatureMatrix
+at several concurrencies against a server in its own process, plus the
 time from process start to the first SERVING health answer. Writes
 ``experiments/results/serving.json`` with the config and the machine it ran on.
 
@@ -73,7 +74,12 @@ QUICK = ServingBenchConfig(
 
 def build_synthetic_model(config: SyntheticModelConfig, directory: Path) -> Path:
     """Fit and save a synthetic model; returns the artifact directory."""
-    from surrogate.model import BoosterParams, FeatureSchema, ForecastModel, ForecastModelConfig
+    from surrogate.model import (
+        BoosterParams,
+        FeatureSchema,
+        ForecastModel,
+        ForecastModelConfig,
+    )
     from surrogate.runs.outcomes import CORE_OUTCOMES
 
     rng = np.random.default_rng(config.seed)
@@ -181,7 +187,7 @@ def measure(model: Path, config: ServingBenchConfig) -> dict[str, Any]:
     import grpc
     from grpc_health.v1 import health_pb2, health_pb2_grpc
 
-    from server.client import feature_candidate
+    from server.client import feature_candidate, feature_matrix
     from server.generated.tunecast.v1 import forecaster_pb2, forecaster_pb2_grpc
     from surrogate.model import ForecastModel
 
@@ -195,6 +201,10 @@ def measure(model: Path, config: ServingBenchConfig) -> dict[str, Any]:
     ]
     single = forecaster_pb2.ForecastRequest(candidate=feature_candidate(rows[0]))
     batch = forecaster_pb2.ForecastBatchRequest(candidates=[feature_candidate(r) for r in rows])
+    columns = list(rows[0])
+    dense = forecaster_pb2.ForecastBatchRequest(
+        matrix=feature_matrix(columns, np.array([[r[c] for c in columns] for r in rows]))
+    )
     health = health_pb2.HealthCheckRequest()
 
     startups = []
@@ -213,6 +223,7 @@ def measure(model: Path, config: ServingBenchConfig) -> dict[str, Any]:
                 ("health_check", health_pb2_grpc.HealthStub(channel).Check, health, config.requests),
                 ("forecast", stub.Forecast, single, config.requests),
                 (f"forecast_batch_{config.batch_size}", stub.ForecastBatch, batch, config.batch_requests),
+                (f"forecast_matrix_{config.batch_size}", stub.ForecastBatch, dense, config.batch_requests),
             ]
             for name, method, request, total in tqdm(plans, desc="methods"):
                 if config.warmup_requests:
@@ -223,9 +234,9 @@ def measure(model: Path, config: ServingBenchConfig) -> dict[str, Any]:
             stats = stub.GetStats(forecaster_pb2.GetStatsRequest(), timeout=config.call_timeout_s)
     finally:
         stop_server(proc)
-    batch_name = f"forecast_batch_{config.batch_size}"
-    for level in results[batch_name].values():
-        level["candidates_per_s"] = level["throughput_rps"] * config.batch_size
+    for batch_name in (f"forecast_batch_{config.batch_size}", f"forecast_matrix_{config.batch_size}"):
+        for level in results[batch_name].values():
+            level["candidates_per_s"] = level["throughput_rps"] * config.batch_size
     server_side = {m.method: {"count": m.count, "p50_ms": m.p50_ms, "p99_ms": m.p99_ms} for m in stats.methods}
     return {
         "startup_to_serving_s": {"runs": startups, "median": float(np.median(startups))},

@@ -9,6 +9,7 @@ the weighted sum), so memory stays bounded however many sequences a suite has.
 
 from __future__ import annotations
 
+import inspect
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
@@ -20,8 +21,8 @@ from transformers import PreTrainedTokenizerBase
 from featurizers.features.config import FeaturizerConfig
 from featurizers.features.param_space import ParamSpace
 from featurizers.features.seeding import derive_seed
-from featurizers.prompting import Prompter, start_token_ids
 from featurizers.probes.registry import SuiteRegistry
+from featurizers.prompting import Prompter, start_token_ids
 
 OBJECTIVES: tuple[str, ...] = (
     "forgetting.ref_loss",
@@ -170,20 +171,38 @@ def build_objectives(registry: SuiteRegistry, tokenizer: PreTrainedTokenizerBase
     return objectives
 
 
+def _accepts_logits_to_keep(model: torch.nn.Module) -> bool:
+    """Whether the causal LM can project only chosen positions onto the vocabulary (HF >= 4.50 models can)."""
+    inner = model.get_base_model() if hasattr(model, "get_base_model") else model
+    return "logits_to_keep" in inspect.signature(inner.forward).parameters
+
+
 def _batched_logprobs(space: ParamSpace, params: dict[str, torch.Tensor], sequences: Sequence[ScoredSequence],
                       pad_id: int, device: torch.device) -> torch.Tensor:
-    """Summed log-probs of the scored tail of each right-padded sequence (causal: no mask needed)."""
+    """Summed log-probs of the scored tail of each right-padded sequence (causal: no mask needed).
+
+    Only the positions that predict a scored token are projected onto the vocabulary: on a
+    49k-token vocabulary the full [batch, length, vocab] logits (kept for backward) are what
+    made SmolLM2's probe pass need gigabytes, while the scored tails are a fraction of them.
+    """
     width = max(len(s.ids) for s in sequences)
     ids = torch.full((len(sequences), width), pad_id, dtype=torch.long)
-    scored = torch.zeros((len(sequences), width - 1), dtype=torch.float32)
+    keep = torch.zeros((len(sequences), width), dtype=torch.bool)
     for row, seq in enumerate(sequences):
         ids[row, :len(seq.ids)] = torch.tensor(seq.ids)
         end = len(seq.ids) - 1
-        scored[row, end - seq.n_scored:end] = 1.0
-    ids, scored = ids.to(device), scored.to(device)
-    logits = functional_call(space.model, params, args=(), kwargs={"input_ids": ids, "use_cache": False}).logits
-    logprobs = torch.log_softmax(logits[:, :-1].float(), dim=-1).gather(-1, ids[:, 1:].unsqueeze(-1)).squeeze(-1)
-    return (logprobs * scored).sum(dim=1)
+        keep[row, end - seq.n_scored:end] = True
+    ids, keep = ids.to(device), keep.to(device)
+    targets = ids[:, 1:][keep[:, :-1]]
+    rows = torch.arange(len(sequences), device=device).unsqueeze(1).expand_as(keep)[keep]
+    kwargs = {"input_ids": ids, "use_cache": False}
+    if _accepts_logits_to_keep(space.model):
+        logits = functional_call(space.model, params, args=(), kwargs={**kwargs, "logits_to_keep": keep}).logits
+        logits = logits.reshape(-1, logits.shape[-1])
+    else:
+        logits = functional_call(space.model, params, args=(), kwargs=kwargs).logits[keep]
+    token_logprobs = torch.log_softmax(logits.float(), dim=-1).gather(-1, targets.unsqueeze(-1)).squeeze(-1)
+    return torch.zeros(len(sequences), dtype=token_logprobs.dtype, device=device).index_add(0, rows, token_logprobs)
 
 
 @dataclass(frozen=True)

@@ -9,7 +9,11 @@ import torch
 from featurizers.features.encoding import TrainingEncoder
 from featurizers.features.gradients import PerExampleGradients, pad_batch
 from featurizers.features.param_space import build_param_space
-from featurizers.features.probe_objectives import OBJECTIVES, build_objectives, objective_gradient
+from featurizers.features.probe_objectives import (
+    OBJECTIVES,
+    build_objectives,
+    objective_gradient,
+)
 from featurizers.features.projection import make_projector
 from featurizers.features.sketch import compute_data_sketch, compute_probe_bundle
 from featurizers.probes.registry import default_registry
@@ -105,3 +109,31 @@ def test_first_order_estimate_predicts_a_small_real_gradient_step(tiny_loaded, s
     assert abs(predicted) > 1e-4
     assert after - before == pytest.approx(predicted, rel=0.1)
     np.testing.assert_allclose(sketch.mean_grad_norm, float(mean.norm()), rtol=1e-4)
+
+
+@pytest.mark.parametrize("method", ["lora", "full"])
+def test_scored_positions_only_logprobs_equal_full_logits_per_sequence(tiny_loaded, small_config, method,
+                                                                       lora_recipe, full_recipe, monkeypatch):
+    """Projecting only the scored positions (and the fallback) gives each sequence's plain summed log-prob."""
+    from featurizers.features import probe_objectives
+
+    recipe = lora_recipe if method == "lora" else full_recipe
+    space = build_param_space(tiny_loaded.model, recipe, small_config, CPU)
+    objective = build_objectives(default_registry(), tiny_loaded.tokenizer, 64, small_config)[
+        OBJECTIVES.index("forgetting.knowledge_margin")]
+    sequences = list(objective.sequences[:6])
+    assert len({len(s.ids) for s in sequences}) > 1, "the check needs padding"
+    pad = tiny_loaded.tokenizer.pad_token_id
+    expected = []
+    with torch.no_grad():
+        for seq in sequences:
+            ids = torch.tensor([seq.ids])
+            logprobs = torch.log_softmax(space.model(input_ids=ids).logits[0, :-1].float(), dim=-1)
+            picked = logprobs.gather(-1, ids[0, 1:].unsqueeze(-1)).squeeze(-1)
+            expected.append(float(picked[-seq.n_scored:].sum()))
+        assert probe_objectives._accepts_logits_to_keep(space.model)
+        trimmed = probe_objectives._batched_logprobs(space, space.params(), sequences, pad, CPU)
+        monkeypatch.setattr(probe_objectives, "_accepts_logits_to_keep", lambda model: False)
+        fallback = probe_objectives._batched_logprobs(space, space.params(), sequences, pad, CPU)
+    np.testing.assert_allclose(trimmed.numpy(), expected, rtol=1e-5, atol=1e-4)
+    np.testing.assert_allclose(fallback.numpy(), expected, rtol=1e-5, atol=1e-4)

@@ -24,7 +24,7 @@ _sym_db = _symbol_database.Default()
 
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x1btunecast/v1/candidate.proto\x12\x0btunecast.v1\"{\n\tCandidate\x12\n\n\x02id\x18\x01 \x01(\t\x12.\n\x08\x66\x65\x61tures\x18\x02 \x01(\x0b\x32\x1a.tunecast.v1.FeatureVectorH\x00\x12)\n\x04spec\x18\x03 \x01(\x0b\x32\x19.tunecast.v1.FineTuneSpecH\x00\x42\x07\n\x05input\"\xae\x01\n\rFeatureVector\x12\x34\n\x05named\x18\x01 \x03(\x0b\x32%.tunecast.v1.FeatureVector.NamedEntry\x12\r\n\x05names\x18\x02 \x03(\t\x12\x0e\n\x06values\x18\x03 \x03(\x01\x12\x1a\n\x12\x66\x65\x61turizer_version\x18\x04 \x01(\t\x1a,\n\nNamedEntry\x12\x0b\n\x03key\x18\x01 \x01(\t\x12\r\n\x05value\x18\x02 \x01(\x01:\x02\x38\x01\"\xa4\x01\n\x0c\x46ineTuneSpec\x12\x12\n\nbase_model\x18\x01 \x01(\t\x12#\n\x06recipe\x18\x02 \x01(\x0b\x32\x13.tunecast.v1.Recipe\x12%\n\x07\x64\x61taset\x18\x03 \x01(\x0b\x32\x14.tunecast.v1.Dataset\x12\x34\n\x0cobservations\x18\x04 \x01(\x0b\x32\x1e.tunecast.v1.EarlyObservations\"\xd5\x02\n\x06Recipe\x12\x0e\n\x06method\x18\x01 \x01(\t\x12\x16\n\tlora_rank\x18\x02 \x01(\x05H\x00\x88\x01\x01\x12\x17\n\nlora_alpha\x18\x03 \x01(\x01H\x01\x88\x01\x01\x12\x19\n\x0clora_dropout\x18\x04 \x01(\x01H\x02\x88\x01\x01\x12\x16\n\x0etarget_modules\x18\x05 \x03(\t\x12\x15\n\rlearning_rate\x18\x06 \x01(\x01\x12\x13\n\x0blr_schedule\x18\x07 \x01(\t\x12\x14\n\x0cwarmup_steps\x18\x08 \x01(\x03\x12\x12\n\nbatch_size\x18\t \x01(\x05\x12\r\n\x05steps\x18\n \x01(\x03\x12\x0e\n\x06\x65pochs\x18\x0b \x01(\x01\x12\x13\n\x0bmax_seq_len\x18\x0c \x01(\x05\x12\x0c\n\x04seed\x18\r \x01(\x03\x12\x11\n\toptimizer\x18\x0e \x01(\tB\x0c\n\n_lora_rankB\r\n\x0b_lora_alphaB\x0f\n\r_lora_dropout\"\'\n\tLossPoint\x12\x0c\n\x04step\x18\x01 \x01(\x03\x12\x0c\n\x04loss\x18\x02 \x01(\x01\"\xc8\x01\n\x11\x45\x61rlyObservations\x12\x0c\n\x04step\x18\x01 \x01(\x03\x12*\n\nloss_curve\x18\x02 \x03(\x0b\x32\x16.tunecast.v1.LossPoint\x12\x45\n\x0cprobe_deltas\x18\x03 \x03(\x0b\x32/.tunecast.v1.EarlyObservations.ProbeDeltasEntry\x1a\x32\n\x10ProbeDeltasEntry\x12\x0b\n\x03key\x18\x01 \x01(\t\x12\r\n\x05value\x18\x02 \x01(\x01:\x02\x38\x01\"Q\n\x07\x44\x61taset\x12\x0e\n\x04path\x18\x01 \x01(\tH\x00\x12,\n\x06inline\x18\x02 \x01(\x0b\x32\x1a.tunecast.v1.InlineDatasetH\x00\x42\x08\n\x06source\"7\n\rInlineDataset\x12&\n\x08\x65xamples\x18\x01 \x03(\x0b\x32\x14.tunecast.v1.Example\"e\n\x07\x45xample\x12\x0c\n\x04text\x18\x01 \x01(\t\x12\x0e\n\x06prompt\x18\x02 \x01(\t\x12\x10\n\x08response\x18\x03 \x01(\t\x12*\n\x08messages\x18\x04 \x03(\x0b\x32\x18.tunecast.v1.ChatMessage\",\n\x0b\x43hatMessage\x12\x0c\n\x04role\x18\x01 \x01(\t\x12\x0f\n\x07\x63ontent\x18\x02 \x01(\tb\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x1btunecast/v1/candidate.proto\x12\x0btunecast.v1\"{\n\tCandidate\x12\n\n\x02id\x18\x01 \x01(\t\x12.\n\x08\x66\x65\x61tures\x18\x02 \x01(\x0b\x32\x1a.tunecast.v1.FeatureVectorH\x00\x12)\n\x04spec\x18\x03 \x01(\x0b\x32\x19.tunecast.v1.FineTuneSpecH\x00\x42\x07\n\x05input\"\xae\x01\n\rFeatureVector\x12\x34\n\x05named\x18\x01 \x03(\x0b\x32%.tunecast.v1.FeatureVector.NamedEntry\x12\r\n\x05names\x18\x02 \x03(\t\x12\x0e\n\x06values\x18\x03 \x03(\x01\x12\x1a\n\x12\x66\x65\x61turizer_version\x18\x04 \x01(\t\x1a,\n\nNamedEntry\x12\x0b\n\x03key\x18\x01 \x01(\t\x12\r\n\x05value\x18\x02 \x01(\x01:\x02\x38\x01\"r\n\rFeatureMatrix\x12\r\n\x05names\x18\x01 \x03(\t\x12\x0e\n\x06values\x18\x02 \x03(\x01\x12\x0f\n\x07missing\x18\x03 \x03(\x04\x12\x15\n\rcandidate_ids\x18\x04 \x03(\t\x12\x1a\n\x12\x66\x65\x61turizer_version\x18\x05 \x01(\t\"\xa4\x01\n\x0c\x46ineTuneSpec\x12\x12\n\nbase_model\x18\x01 \x01(\t\x12#\n\x06recipe\x18\x02 \x01(\x0b\x32\x13.tunecast.v1.Recipe\x12%\n\x07\x64\x61taset\x18\x03 \x01(\x0b\x32\x14.tunecast.v1.Dataset\x12\x34\n\x0cobservations\x18\x04 \x01(\x0b\x32\x1e.tunecast.v1.EarlyObservations\"\xd5\x02\n\x06Recipe\x12\x0e\n\x06method\x18\x01 \x01(\t\x12\x16\n\tlora_rank\x18\x02 \x01(\x05H\x00\x88\x01\x01\x12\x17\n\nlora_alpha\x18\x03 \x01(\x01H\x01\x88\x01\x01\x12\x19\n\x0clora_dropout\x18\x04 \x01(\x01H\x02\x88\x01\x01\x12\x16\n\x0etarget_modules\x18\x05 \x03(\t\x12\x15\n\rlearning_rate\x18\x06 \x01(\x01\x12\x13\n\x0blr_schedule\x18\x07 \x01(\t\x12\x14\n\x0cwarmup_steps\x18\x08 \x01(\x03\x12\x12\n\nbatch_size\x18\t \x01(\x05\x12\r\n\x05steps\x18\n \x01(\x03\x12\x0e\n\x06\x65pochs\x18\x0b \x01(\x01\x12\x13\n\x0bmax_seq_len\x18\x0c \x01(\x05\x12\x0c\n\x04seed\x18\r \x01(\x03\x12\x11\n\toptimizer\x18\x0e \x01(\tB\x0c\n\n_lora_rankB\r\n\x0b_lora_alphaB\x0f\n\r_lora_dropout\"\'\n\tLossPoint\x12\x0c\n\x04step\x18\x01 \x01(\x03\x12\x0c\n\x04loss\x18\x02 \x01(\x01\"\xc8\x01\n\x11\x45\x61rlyObservations\x12\x0c\n\x04step\x18\x01 \x01(\x03\x12*\n\nloss_curve\x18\x02 \x03(\x0b\x32\x16.tunecast.v1.LossPoint\x12\x45\n\x0cprobe_deltas\x18\x03 \x03(\x0b\x32/.tunecast.v1.EarlyObservations.ProbeDeltasEntry\x1a\x32\n\x10ProbeDeltasEntry\x12\x0b\n\x03key\x18\x01 \x01(\t\x12\r\n\x05value\x18\x02 \x01(\x01:\x02\x38\x01\"Q\n\x07\x44\x61taset\x12\x0e\n\x04path\x18\x01 \x01(\tH\x00\x12,\n\x06inline\x18\x02 \x01(\x0b\x32\x1a.tunecast.v1.InlineDatasetH\x00\x42\x08\n\x06source\"7\n\rInlineDataset\x12&\n\x08\x65xamples\x18\x01 \x03(\x0b\x32\x14.tunecast.v1.Example\"e\n\x07\x45xample\x12\x0c\n\x04text\x18\x01 \x01(\t\x12\x0e\n\x06prompt\x18\x02 \x01(\t\x12\x10\n\x08response\x18\x03 \x01(\t\x12*\n\x08messages\x18\x04 \x03(\x0b\x32\x18.tunecast.v1.ChatMessage\",\n\x0b\x43hatMessage\x12\x0c\n\x04role\x18\x01 \x01(\t\x12\x0f\n\x07\x63ontent\x18\x02 \x01(\tb\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
@@ -41,22 +41,24 @@ if not _descriptor._USE_C_DESCRIPTORS:
   _globals['_FEATUREVECTOR']._serialized_end=344
   _globals['_FEATUREVECTOR_NAMEDENTRY']._serialized_start=300
   _globals['_FEATUREVECTOR_NAMEDENTRY']._serialized_end=344
-  _globals['_FINETUNESPEC']._serialized_start=347
-  _globals['_FINETUNESPEC']._serialized_end=511
-  _globals['_RECIPE']._serialized_start=514
-  _globals['_RECIPE']._serialized_end=855
-  _globals['_LOSSPOINT']._serialized_start=857
-  _globals['_LOSSPOINT']._serialized_end=896
-  _globals['_EARLYOBSERVATIONS']._serialized_start=899
-  _globals['_EARLYOBSERVATIONS']._serialized_end=1099
-  _globals['_EARLYOBSERVATIONS_PROBEDELTASENTRY']._serialized_start=1049
-  _globals['_EARLYOBSERVATIONS_PROBEDELTASENTRY']._serialized_end=1099
-  _globals['_DATASET']._serialized_start=1101
-  _globals['_DATASET']._serialized_end=1182
-  _globals['_INLINEDATASET']._serialized_start=1184
-  _globals['_INLINEDATASET']._serialized_end=1239
-  _globals['_EXAMPLE']._serialized_start=1241
-  _globals['_EXAMPLE']._serialized_end=1342
-  _globals['_CHATMESSAGE']._serialized_start=1344
-  _globals['_CHATMESSAGE']._serialized_end=1388
+  _globals['_FEATUREMATRIX']._serialized_start=346
+  _globals['_FEATUREMATRIX']._serialized_end=460
+  _globals['_FINETUNESPEC']._serialized_start=463
+  _globals['_FINETUNESPEC']._serialized_end=627
+  _globals['_RECIPE']._serialized_start=630
+  _globals['_RECIPE']._serialized_end=971
+  _globals['_LOSSPOINT']._serialized_start=973
+  _globals['_LOSSPOINT']._serialized_end=1012
+  _globals['_EARLYOBSERVATIONS']._serialized_start=1015
+  _globals['_EARLYOBSERVATIONS']._serialized_end=1215
+  _globals['_EARLYOBSERVATIONS_PROBEDELTASENTRY']._serialized_start=1165
+  _globals['_EARLYOBSERVATIONS_PROBEDELTASENTRY']._serialized_end=1215
+  _globals['_DATASET']._serialized_start=1217
+  _globals['_DATASET']._serialized_end=1298
+  _globals['_INLINEDATASET']._serialized_start=1300
+  _globals['_INLINEDATASET']._serialized_end=1355
+  _globals['_EXAMPLE']._serialized_start=1357
+  _globals['_EXAMPLE']._serialized_end=1458
+  _globals['_CHATMESSAGE']._serialized_start=1460
+  _globals['_CHATMESSAGE']._serialized_end=1504
 # @@protoc_insertion_point(module_scope)

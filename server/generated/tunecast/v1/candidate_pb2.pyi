@@ -35,6 +35,20 @@ class FeatureVector(_message.Message):
     featurizer_version: str
     def __init__(self, named: _Optional[_Mapping[str, float]] = ..., names: _Optional[_Iterable[str]] = ..., values: _Optional[_Iterable[float]] = ..., featurizer_version: _Optional[str] = ...) -> None: ...
 
+class FeatureMatrix(_message.Message):
+    __slots__ = ("names", "values", "missing", "candidate_ids", "featurizer_version")
+    NAMES_FIELD_NUMBER: _ClassVar[int]
+    VALUES_FIELD_NUMBER: _ClassVar[int]
+    MISSING_FIELD_NUMBER: _ClassVar[int]
+    CANDIDATE_IDS_FIELD_NUMBER: _ClassVar[int]
+    FEATURIZER_VERSION_FIELD_NUMBER: _ClassVar[int]
+    names: _containers.RepeatedScalarFieldContainer[str]
+    values: _containers.RepeatedScalarFieldContainer[float]
+    missing: _containers.RepeatedScalarFieldContainer[int]
+    candidate_ids: _containers.RepeatedScalarFieldContainer[str]
+    featurizer_version: str
+    def __init__(self, names: _Optional[_Iterable[str]] = ..., values: _Optional[_Iterable[float]] = ..., missing: _Optional[_Iterable[int]] = ..., candidate_ids: _Optional[_Iterable[str]] = ..., featurizer_version: _Optional[str] = ...) -> None: ...
+
 class FineTuneSpec(_message.Message):
     __slots__ = ("base_model", "recipe", "dataset", "observations")
     BASE_MODEL_FIELD_NUMBER: _ClassVar[int]

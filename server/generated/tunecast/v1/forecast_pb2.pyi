@@ -52,6 +52,36 @@ class CandidateForecast(_message.Message):
     cache_hit: bool
     def __init__(self, candidate_id: _Optional[str] = ..., index: _Optional[int] = ..., targets: _Optional[_Iterable[_Union[TargetForecast, _Mapping]]] = ..., ood: _Optional[_Union[OutOfDistribution, _Mapping]] = ..., observed: _Optional[bool] = ..., featurized: _Optional[bool] = ..., cache_hit: _Optional[bool] = ...) -> None: ...
 
+class ForecastMatrix(_message.Message):
+    __slots__ = ("target_outcomes", "target_checkpoints", "row_offset", "rows", "point", "lower", "upper", "observed", "ood_flagged", "ood_distance", "ood_rows", "ood", "candidate_ids")
+    TARGET_OUTCOMES_FIELD_NUMBER: _ClassVar[int]
+    TARGET_CHECKPOINTS_FIELD_NUMBER: _ClassVar[int]
+    ROW_OFFSET_FIELD_NUMBER: _ClassVar[int]
+    ROWS_FIELD_NUMBER: _ClassVar[int]
+    POINT_FIELD_NUMBER: _ClassVar[int]
+    LOWER_FIELD_NUMBER: _ClassVar[int]
+    UPPER_FIELD_NUMBER: _ClassVar[int]
+    OBSERVED_FIELD_NUMBER: _ClassVar[int]
+    OOD_FLAGGED_FIELD_NUMBER: _ClassVar[int]
+    OOD_DISTANCE_FIELD_NUMBER: _ClassVar[int]
+    OOD_ROWS_FIELD_NUMBER: _ClassVar[int]
+    OOD_FIELD_NUMBER: _ClassVar[int]
+    CANDIDATE_IDS_FIELD_NUMBER: _ClassVar[int]
+    target_outcomes: _containers.RepeatedScalarFieldContainer[str]
+    target_checkpoints: _containers.RepeatedScalarFieldContainer[float]
+    row_offset: int
+    rows: int
+    point: _containers.RepeatedScalarFieldContainer[float]
+    lower: _containers.RepeatedScalarFieldContainer[float]
+    upper: _containers.RepeatedScalarFieldContainer[float]
+    observed: _containers.RepeatedScalarFieldContainer[bool]
+    ood_flagged: _containers.RepeatedScalarFieldContainer[bool]
+    ood_distance: _containers.RepeatedScalarFieldContainer[float]
+    ood_rows: _containers.RepeatedScalarFieldContainer[int]
+    ood: _containers.RepeatedCompositeFieldContainer[OutOfDistribution]
+    candidate_ids: _containers.RepeatedScalarFieldContainer[str]
+    def __init__(self, target_outcomes: _Optional[_Iterable[str]] = ..., target_checkpoints: _Optional[_Iterable[float]] = ..., row_offset: _Optional[int] = ..., rows: _Optional[int] = ..., point: _Optional[_Iterable[float]] = ..., lower: _Optional[_Iterable[float]] = ..., upper: _Optional[_Iterable[float]] = ..., observed: _Optional[_Iterable[bool]] = ..., ood_flagged: _Optional[_Iterable[bool]] = ..., ood_distance: _Optional[_Iterable[float]] = ..., ood_rows: _Optional[_Iterable[int]] = ..., ood: _Optional[_Iterable[_Union[OutOfDistribution, _Mapping]]] = ..., candidate_ids: _Optional[_Iterable[str]] = ...) -> None: ...
+
 class ModelStamp(_message.Message):
     __slots__ = ("model_version", "featurizer_version")
     MODEL_VERSION_FIELD_NUMBER: _ClassVar[int]

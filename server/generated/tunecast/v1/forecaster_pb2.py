@@ -27,7 +27,7 @@ from server.generated.tunecast.v1 import candidate_pb2 as tunecast_dot_v1_dot_ca
 from server.generated.tunecast.v1 import forecast_pb2 as tunecast_dot_v1_dot_forecast__pb2
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x1ctunecast/v1/forecaster.proto\x12\x0btunecast.v1\x1a\x1cgoogle/protobuf/struct.proto\x1a\x1btunecast/v1/candidate.proto\x1a\x1atunecast/v1/forecast.proto\"^\n\x0f\x46orecastRequest\x12)\n\tcandidate\x18\x01 \x01(\x0b\x32\x16.tunecast.v1.Candidate\x12\x0e\n\x06levels\x18\x02 \x03(\x01\x12\x10\n\x08outcomes\x18\x03 \x03(\t\"\x97\x01\n\x10\x46orecastResponse\x12\x30\n\x08\x66orecast\x18\x01 \x01(\x0b\x32\x1e.tunecast.v1.CandidateForecast\x12&\n\x05model\x18\x02 \x01(\x0b\x32\x17.tunecast.v1.ModelStamp\x12\x19\n\x11server_latency_ms\x18\x03 \x01(\x01\x12\x0e\n\x06levels\x18\x04 \x03(\x01\"d\n\x14\x46orecastBatchRequest\x12*\n\ncandidates\x18\x01 \x03(\x0b\x32\x16.tunecast.v1.Candidate\x12\x0e\n\x06levels\x18\x02 \x03(\x01\x12\x10\n\x08outcomes\x18\x03 \x03(\t\"\x9d\x01\n\x15\x46orecastBatchResponse\x12\x31\n\tforecasts\x18\x01 \x03(\x0b\x32\x1e.tunecast.v1.CandidateForecast\x12&\n\x05model\x18\x02 \x01(\x0b\x32\x17.tunecast.v1.ModelStamp\x12\x19\n\x11server_latency_ms\x18\x03 \x01(\x01\x12\x0e\n\x06levels\x18\x04 \x03(\x01\"Z\n\x0e\x45xplainRequest\x12\'\n\x04spec\x18\x01 \x01(\x0b\x32\x19.tunecast.v1.FineTuneSpec\x12\x10\n\x08outcomes\x18\x02 \x03(\t\x12\r\n\x05top_k\x18\x03 \x01(\x05\"S\n\x12InfluentialExample\x12\r\n\x05index\x18\x01 \x01(\x03\x12\r\n\x05score\x18\x02 \x01(\x01\x12\x0e\n\x06\x63osine\x18\x03 \x01(\x01\x12\x0f\n\x07\x65xcerpt\x18\x04 \x01(\t\"q\n\x10OutcomeInfluence\x12\x0f\n\x07outcome\x18\x01 \x01(\t\x12\x19\n\x11harmful_direction\x18\x02 \x01(\t\x12\x31\n\x08\x65xamples\x18\x03 \x03(\x0b\x32\x1f.tunecast.v1.InfluentialExample\"\xab\x01\n\x0f\x45xplainResponse\x12/\n\x08outcomes\x18\x01 \x03(\x0b\x32\x1d.tunecast.v1.OutcomeInfluence\x12\x10\n\x08n_scored\x18\x02 \x01(\x03\x12\x12\n\nn_examples\x18\x03 \x01(\x03\x12&\n\x05model\x18\x04 \x01(\x0b\x32\x17.tunecast.v1.ModelStamp\x12\x19\n\x11server_latency_ms\x18\x05 \x01(\x01\"\x15\n\x13GetModelInfoRequest\"_\n\nTargetRows\x12\x0f\n\x07outcome\x18\x01 \x01(\t\x12\x12\n\ncheckpoint\x18\x02 \x01(\x01\x12\x12\n\ntrain_rows\x18\x03 \x01(\x03\x12\x18\n\x10\x63\x61libration_rows\x18\x04 \x01(\x03\"N\n\rCorpusSummary\x12\x13\n\x0b\x63orpus_hash\x18\x01 \x01(\t\x12(\n\x07targets\x18\x02 \x03(\x0b\x32\x17.tunecast.v1.TargetRows\"%\n\x06Metric\x12\x0c\n\x04name\x18\x01 \x01(\t\x12\r\n\x05value\x18\x02 \x01(\x01\"\xe7\x02\n\tModelInfo\x12&\n\x05model\x18\x01 \x01(\x0b\x32\x17.tunecast.v1.ModelStamp\x12\x1a\n\x12schema_fingerprint\x18\x02 \x01(\t\x12\x15\n\rfeature_names\x18\x03 \x03(\t\x12\x1c\n\x14observation_features\x18\x04 \x03(\t\x12\x10\n\x08outcomes\x18\x05 \x03(\t\x12\x13\n\x0b\x63heckpoints\x18\x06 \x03(\x01\x12\x16\n\x0e\x64\x65\x66\x61ult_levels\x18\x07 \x03(\x01\x12*\n\x06\x63orpus\x18\x08 \x01(\x0b\x32\x1a.tunecast.v1.CorpusSummary\x12(\n\x07metrics\x18\t \x01(\x0b\x32\x17.google.protobuf.Struct\x12%\n\x08\x63overage\x18\n \x03(\x0b\x32\x13.tunecast.v1.Metric\x12\x12\n\ncreated_at\x18\x0b \x01(\t\x12\x11\n\tloaded_at\x18\x0c \x01(\t\"A\n\x12ReloadModelRequest\x12\x11\n\x07version\x18\x01 \x01(\tH\x00\x12\x0e\n\x04path\x18\x02 \x01(\tH\x00\x42\x08\n\x06target\"W\n\x13ReloadModelResponse\x12\x18\n\x10previous_version\x18\x01 \x01(\t\x12\x15\n\rmodel_version\x18\x02 \x01(\t\x12\x0f\n\x07load_ms\x18\x03 \x01(\x01\"\x11\n\x0fGetStatsRequest\"\xf6\x01\n\x0bMethodStats\x12\x0e\n\x06method\x18\x01 \x01(\t\x12\r\n\x05\x63ount\x18\x02 \x01(\x03\x12\x32\n\x05\x63odes\x18\x03 \x03(\x0b\x32#.tunecast.v1.MethodStats.CodesEntry\x12\x17\n\x0f\x62ucket_upper_ms\x18\x04 \x03(\x01\x12\x15\n\rbucket_counts\x18\x05 \x03(\x03\x12\x16\n\x0elatency_sum_ms\x18\x06 \x01(\x01\x12\x0e\n\x06p50_ms\x18\x07 \x01(\x01\x12\x0e\n\x06p99_ms\x18\x08 \x01(\x01\x1a,\n\nCodesEntry\x12\x0b\n\x03key\x18\x01 \x01(\t\x12\r\n\x05value\x18\x02 \x01(\x03:\x02\x38\x01\"\xf5\x01\n\x0bServerStats\x12\x10\n\x08uptime_s\x18\x01 \x01(\x01\x12&\n\x05model\x18\x02 \x01(\x0b\x32\x17.tunecast.v1.ModelStamp\x12\x0f\n\x07reloads\x18\x03 \x01(\x03\x12)\n\x07methods\x18\x04 \x03(\x0b\x32\x18.tunecast.v1.MethodStats\x12\x1d\n\x15\x66\x65\x61ture_cache_entries\x18\x05 \x01(\x03\x12\x1a\n\x12\x66\x65\x61ture_cache_hits\x18\x06 \x01(\x03\x12\x1c\n\x14\x66\x65\x61ture_cache_misses\x18\x07 \x01(\x03\x12\x17\n\x0fprometheus_text\x18\x08 \x01(\t2\xae\x04\n\nForecaster\x12G\n\x08\x46orecast\x12\x1c.tunecast.v1.ForecastRequest\x1a\x1d.tunecast.v1.ForecastResponse\x12V\n\rForecastBatch\x12!.tunecast.v1.ForecastBatchRequest\x1a\".tunecast.v1.ForecastBatchResponse\x12Y\n\x0e\x46orecastStream\x12!.tunecast.v1.ForecastBatchRequest\x1a\".tunecast.v1.ForecastBatchResponse0\x01\x12\x44\n\x07\x45xplain\x12\x1b.tunecast.v1.ExplainRequest\x1a\x1c.tunecast.v1.ExplainResponse\x12H\n\x0cGetModelInfo\x12 .tunecast.v1.GetModelInfoRequest\x1a\x16.tunecast.v1.ModelInfo\x12P\n\x0bReloadModel\x12\x1f.tunecast.v1.ReloadModelRequest\x1a .tunecast.v1.ReloadModelResponse\x12\x42\n\x08GetStats\x12\x1c.tunecast.v1.GetStatsRequest\x1a\x18.tunecast.v1.ServerStatsb\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x1ctunecast/v1/forecaster.proto\x12\x0btunecast.v1\x1a\x1cgoogle/protobuf/struct.proto\x1a\x1btunecast/v1/candidate.proto\x1a\x1atunecast/v1/forecast.proto\"^\n\x0f\x46orecastRequest\x12)\n\tcandidate\x18\x01 \x01(\x0b\x32\x16.tunecast.v1.Candidate\x12\x0e\n\x06levels\x18\x02 \x03(\x01\x12\x10\n\x08outcomes\x18\x03 \x03(\t\"\x97\x01\n\x10\x46orecastResponse\x12\x30\n\x08\x66orecast\x18\x01 \x01(\x0b\x32\x1e.tunecast.v1.CandidateForecast\x12&\n\x05model\x18\x02 \x01(\x0b\x32\x17.tunecast.v1.ModelStamp\x12\x19\n\x11server_latency_ms\x18\x03 \x01(\x01\x12\x0e\n\x06levels\x18\x04 \x03(\x01\"\x90\x01\n\x14\x46orecastBatchRequest\x12*\n\ncandidates\x18\x01 \x03(\x0b\x32\x16.tunecast.v1.Candidate\x12\x0e\n\x06levels\x18\x02 \x03(\x01\x12\x10\n\x08outcomes\x18\x03 \x03(\t\x12*\n\x06matrix\x18\x04 \x01(\x0b\x32\x1a.tunecast.v1.FeatureMatrix\"\xca\x01\n\x15\x46orecastBatchResponse\x12\x31\n\tforecasts\x18\x01 \x03(\x0b\x32\x1e.tunecast.v1.CandidateForecast\x12&\n\x05model\x18\x02 \x01(\x0b\x32\x17.tunecast.v1.ModelStamp\x12\x19\n\x11server_latency_ms\x18\x03 \x01(\x01\x12\x0e\n\x06levels\x18\x04 \x03(\x01\x12+\n\x06matrix\x18\x05 \x01(\x0b\x32\x1b.tunecast.v1.ForecastMatrix\"Z\n\x0e\x45xplainRequest\x12\'\n\x04spec\x18\x01 \x01(\x0b\x32\x19.tunecast.v1.FineTuneSpec\x12\x10\n\x08outcomes\x18\x02 \x03(\t\x12\r\n\x05top_k\x18\x03 \x01(\x05\"S\n\x12InfluentialExample\x12\r\n\x05index\x18\x01 \x01(\x03\x12\r\n\x05score\x18\x02 \x01(\x01\x12\x0e\n\x06\x63osine\x18\x03 \x01(\x01\x12\x0f\n\x07\x65xcerpt\x18\x04 \x01(\t\"q\n\x10OutcomeInfluence\x12\x0f\n\x07outcome\x18\x01 \x01(\t\x12\x19\n\x11harmful_direction\x18\x02 \x01(\t\x12\x31\n\x08\x65xamples\x18\x03 \x03(\x0b\x32\x1f.tunecast.v1.InfluentialExample\"\xab\x01\n\x0f\x45xplainResponse\x12/\n\x08outcomes\x18\x01 \x03(\x0b\x32\x1d.tunecast.v1.OutcomeInfluence\x12\x10\n\x08n_scored\x18\x02 \x01(\x03\x12\x12\n\nn_examples\x18\x03 \x01(\x03\x12&\n\x05model\x18\x04 \x01(\x0b\x32\x17.tunecast.v1.ModelStamp\x12\x19\n\x11server_latency_ms\x18\x05 \x01(\x01\"\x15\n\x13GetModelInfoRequest\"_\n\nTargetRows\x12\x0f\n\x07outcome\x18\x01 \x01(\t\x12\x12\n\ncheckpoint\x18\x02 \x01(\x01\x12\x12\n\ntrain_rows\x18\x03 \x01(\x03\x12\x18\n\x10\x63\x61libration_rows\x18\x04 \x01(\x03\"N\n\rCorpusSummary\x12\x13\n\x0b\x63orpus_hash\x18\x01 \x01(\t\x12(\n\x07targets\x18\x02 \x03(\x0b\x32\x17.tunecast.v1.TargetRows\"%\n\x06Metric\x12\x0c\n\x04name\x18\x01 \x01(\t\x12\r\n\x05value\x18\x02 \x01(\x01\"\xe7\x02\n\tModelInfo\x12&\n\x05model\x18\x01 \x01(\x0b\x32\x17.tunecast.v1.ModelStamp\x12\x1a\n\x12schema_fingerprint\x18\x02 \x01(\t\x12\x15\n\rfeature_names\x18\x03 \x03(\t\x12\x1c\n\x14observation_features\x18\x04 \x03(\t\x12\x10\n\x08outcomes\x18\x05 \x03(\t\x12\x13\n\x0b\x63heckpoints\x18\x06 \x03(\x01\x12\x16\n\x0e\x64\x65\x66\x61ult_levels\x18\x07 \x03(\x01\x12*\n\x06\x63orpus\x18\x08 \x01(\x0b\x32\x1a.tunecast.v1.CorpusSummary\x12(\n\x07metrics\x18\t \x01(\x0b\x32\x17.google.protobuf.Struct\x12%\n\x08\x63overage\x18\n \x03(\x0b\x32\x13.tunecast.v1.Metric\x12\x12\n\ncreated_at\x18\x0b \x01(\t\x12\x11\n\tloaded_at\x18\x0c \x01(\t\"A\n\x12ReloadModelRequest\x12\x11\n\x07version\x18\x01 \x01(\tH\x00\x12\x0e\n\x04path\x18\x02 \x01(\tH\x00\x42\x08\n\x06target\"W\n\x13ReloadModelResponse\x12\x18\n\x10previous_version\x18\x01 \x01(\t\x12\x15\n\rmodel_version\x18\x02 \x01(\t\x12\x0f\n\x07load_ms\x18\x03 \x01(\x01\"\x11\n\x0fGetStatsRequest\"\xf6\x01\n\x0bMethodStats\x12\x0e\n\x06method\x18\x01 \x01(\t\x12\r\n\x05\x63ount\x18\x02 \x01(\x03\x12\x32\n\x05\x63odes\x18\x03 \x03(\x0b\x32#.tunecast.v1.MethodStats.CodesEntry\x12\x17\n\x0f\x62ucket_upper_ms\x18\x04 \x03(\x01\x12\x15\n\rbucket_counts\x18\x05 \x03(\x03\x12\x16\n\x0elatency_sum_ms\x18\x06 \x01(\x01\x12\x0e\n\x06p50_ms\x18\x07 \x01(\x01\x12\x0e\n\x06p99_ms\x18\x08 \x01(\x01\x1a,\n\nCodesEntry\x12\x0b\n\x03key\x18\x01 \x01(\t\x12\r\n\x05value\x18\x02 \x01(\x03:\x02\x38\x01\"\xf5\x01\n\x0bServerStats\x12\x10\n\x08uptime_s\x18\x01 \x01(\x01\x12&\n\x05model\x18\x02 \x01(\x0b\x32\x17.tunecast.v1.ModelStamp\x12\x0f\n\x07reloads\x18\x03 \x01(\x03\x12)\n\x07methods\x18\x04 \x03(\x0b\x32\x18.tunecast.v1.MethodStats\x12\x1d\n\x15\x66\x65\x61ture_cache_entries\x18\x05 \x01(\x03\x12\x1a\n\x12\x66\x65\x61ture_cache_hits\x18\x06 \x01(\x03\x12\x1c\n\x14\x66\x65\x61ture_cache_misses\x18\x07 \x01(\x03\x12\x17\n\x0fprometheus_text\x18\x08 \x01(\t2\xae\x04\n\nForecaster\x12G\n\x08\x46orecast\x12\x1c.tunecast.v1.ForecastRequest\x1a\x1d.tunecast.v1.ForecastResponse\x12V\n\rForecastBatch\x12!.tunecast.v1.ForecastBatchRequest\x1a\".tunecast.v1.ForecastBatchResponse\x12Y\n\x0e\x46orecastStream\x12!.tunecast.v1.ForecastBatchRequest\x1a\".tunecast.v1.ForecastBatchResponse0\x01\x12\x44\n\x07\x45xplain\x12\x1b.tunecast.v1.ExplainRequest\x1a\x1c.tunecast.v1.ExplainResponse\x12H\n\x0cGetModelInfo\x12 .tunecast.v1.GetModelInfoRequest\x1a\x16.tunecast.v1.ModelInfo\x12P\n\x0bReloadModel\x12\x1f.tunecast.v1.ReloadModelRequest\x1a .tunecast.v1.ReloadModelResponse\x12\x42\n\x08GetStats\x12\x1c.tunecast.v1.GetStatsRequest\x1a\x18.tunecast.v1.ServerStatsb\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
@@ -40,40 +40,40 @@ if not _descriptor._USE_C_DESCRIPTORS:
   _globals['_FORECASTREQUEST']._serialized_end=226
   _globals['_FORECASTRESPONSE']._serialized_start=229
   _globals['_FORECASTRESPONSE']._serialized_end=380
-  _globals['_FORECASTBATCHREQUEST']._serialized_start=382
-  _globals['_FORECASTBATCHREQUEST']._serialized_end=482
-  _globals['_FORECASTBATCHRESPONSE']._serialized_start=485
-  _globals['_FORECASTBATCHRESPONSE']._serialized_end=642
-  _globals['_EXPLAINREQUEST']._serialized_start=644
-  _globals['_EXPLAINREQUEST']._serialized_end=734
-  _globals['_INFLUENTIALEXAMPLE']._serialized_start=736
-  _globals['_INFLUENTIALEXAMPLE']._serialized_end=819
-  _globals['_OUTCOMEINFLUENCE']._serialized_start=821
-  _globals['_OUTCOMEINFLUENCE']._serialized_end=934
-  _globals['_EXPLAINRESPONSE']._serialized_start=937
-  _globals['_EXPLAINRESPONSE']._serialized_end=1108
-  _globals['_GETMODELINFOREQUEST']._serialized_start=1110
-  _globals['_GETMODELINFOREQUEST']._serialized_end=1131
-  _globals['_TARGETROWS']._serialized_start=1133
-  _globals['_TARGETROWS']._serialized_end=1228
-  _globals['_CORPUSSUMMARY']._serialized_start=1230
-  _globals['_CORPUSSUMMARY']._serialized_end=1308
-  _globals['_METRIC']._serialized_start=1310
-  _globals['_METRIC']._serialized_end=1347
-  _globals['_MODELINFO']._serialized_start=1350
-  _globals['_MODELINFO']._serialized_end=1709
-  _globals['_RELOADMODELREQUEST']._serialized_start=1711
-  _globals['_RELOADMODELREQUEST']._serialized_end=1776
-  _globals['_RELOADMODELRESPONSE']._serialized_start=1778
-  _globals['_RELOADMODELRESPONSE']._serialized_end=1865
-  _globals['_GETSTATSREQUEST']._serialized_start=1867
-  _globals['_GETSTATSREQUEST']._serialized_end=1884
-  _globals['_METHODSTATS']._serialized_start=1887
-  _globals['_METHODSTATS']._serialized_end=2133
-  _globals['_METHODSTATS_CODESENTRY']._serialized_start=2089
-  _globals['_METHODSTATS_CODESENTRY']._serialized_end=2133
-  _globals['_SERVERSTATS']._serialized_start=2136
-  _globals['_SERVERSTATS']._serialized_end=2381
-  _globals['_FORECASTER']._serialized_start=2384
-  _globals['_FORECASTER']._serialized_end=2942
+  _globals['_FORECASTBATCHREQUEST']._serialized_start=383
+  _globals['_FORECASTBATCHREQUEST']._serialized_end=527
+  _globals['_FORECASTBATCHRESPONSE']._serialized_start=530
+  _globals['_FORECASTBATCHRESPONSE']._serialized_end=732
+  _globals['_EXPLAINREQUEST']._serialized_start=734
+  _globals['_EXPLAINREQUEST']._serialized_end=824
+  _globals['_INFLUENTIALEXAMPLE']._serialized_start=826
+  _globals['_INFLUENTIALEXAMPLE']._serialized_end=909
+  _globals['_OUTCOMEINFLUENCE']._serialized_start=911
+  _globals['_OUTCOMEINFLUENCE']._serialized_end=1024
+  _globals['_EXPLAINRESPONSE']._serialized_start=1027
+  _globals['_EXPLAINRESPONSE']._serialized_end=1198
+  _globals['_GETMODELINFOREQUEST']._serialized_start=1200
+  _globals['_GETMODELINFOREQUEST']._serialized_end=1221
+  _globals['_TARGETROWS']._serialized_start=1223
+  _globals['_TARGETROWS']._serialized_end=1318
+  _globals['_CORPUSSUMMARY']._serialized_start=1320
+  _globals['_CORPUSSUMMARY']._serialized_end=1398
+  _globals['_METRIC']._serialized_start=1400
+  _globals['_METRIC']._serialized_end=1437
+  _globals['_MODELINFO']._serialized_start=1440
+  _globals['_MODELINFO']._serialized_end=1799
+  _globals['_RELOADMODELREQUEST']._serialized_start=1801
+  _globals['_RELOADMODELREQUEST']._serialized_end=1866
+  _globals['_RELOADMODELRESPONSE']._serialized_start=1868
+  _globals['_RELOADMODELRESPONSE']._serialized_end=1955
+  _globals['_GETSTATSREQUEST']._serialized_start=1957
+  _globals['_GETSTATSREQUEST']._serialized_end=1974
+  _globals['_METHODSTATS']._serialized_start=1977
+  _globals['_METHODSTATS']._serialized_end=2223
+  _globals['_METHODSTATS_CODESENTRY']._serialized_start=2179
+  _globals['_METHODSTATS_CODESENTRY']._serialized_end=2223
+  _globals['_SERVERSTATS']._serialized_start=2226
+  _globals['_SERVERSTATS']._serialized_end=2471
+  _globals['_FORECASTER']._serialized_start=2474
+  _globals['_FORECASTER']._serialized_end=3032
 # @@protoc_insertion_point(module_scope)

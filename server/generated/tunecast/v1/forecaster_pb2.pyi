@@ -32,26 +32,30 @@ class ForecastResponse(_message.Message):
     def __init__(self, forecast: _Optional[_Union[_forecast_pb2.CandidateForecast, _Mapping]] = ..., model: _Optional[_Union[_forecast_pb2.ModelStamp, _Mapping]] = ..., server_latency_ms: _Optional[float] = ..., levels: _Optional[_Iterable[float]] = ...) -> None: ...
 
 class ForecastBatchRequest(_message.Message):
-    __slots__ = ("candidates", "levels", "outcomes")
+    __slots__ = ("candidates", "levels", "outcomes", "matrix")
     CANDIDATES_FIELD_NUMBER: _ClassVar[int]
     LEVELS_FIELD_NUMBER: _ClassVar[int]
     OUTCOMES_FIELD_NUMBER: _ClassVar[int]
+    MATRIX_FIELD_NUMBER: _ClassVar[int]
     candidates: _containers.RepeatedCompositeFieldContainer[_candidate_pb2.Candidate]
     levels: _containers.RepeatedScalarFieldContainer[float]
     outcomes: _containers.RepeatedScalarFieldContainer[str]
-    def __init__(self, candidates: _Optional[_Iterable[_Union[_candidate_pb2.Candidate, _Mapping]]] = ..., levels: _Optional[_Iterable[float]] = ..., outcomes: _Optional[_Iterable[str]] = ...) -> None: ...
+    matrix: _candidate_pb2.FeatureMatrix
+    def __init__(self, candidates: _Optional[_Iterable[_Union[_candidate_pb2.Candidate, _Mapping]]] = ..., levels: _Optional[_Iterable[float]] = ..., outcomes: _Optional[_Iterable[str]] = ..., matrix: _Optional[_Union[_candidate_pb2.FeatureMatrix, _Mapping]] = ...) -> None: ...
 
 class ForecastBatchResponse(_message.Message):
-    __slots__ = ("forecasts", "model", "server_latency_ms", "levels")
+    __slots__ = ("forecasts", "model", "server_latency_ms", "levels", "matrix")
     FORECASTS_FIELD_NUMBER: _ClassVar[int]
     MODEL_FIELD_NUMBER: _ClassVar[int]
     SERVER_LATENCY_MS_FIELD_NUMBER: _ClassVar[int]
     LEVELS_FIELD_NUMBER: _ClassVar[int]
+    MATRIX_FIELD_NUMBER: _ClassVar[int]
     forecasts: _containers.RepeatedCompositeFieldContainer[_forecast_pb2.CandidateForecast]
     model: _forecast_pb2.ModelStamp
     server_latency_ms: float
     levels: _containers.RepeatedScalarFieldContainer[float]
-    def __init__(self, forecasts: _Optional[_Iterable[_Union[_forecast_pb2.CandidateForecast, _Mapping]]] = ..., model: _Optional[_Union[_forecast_pb2.ModelStamp, _Mapping]] = ..., server_latency_ms: _Optional[float] = ..., levels: _Optional[_Iterable[float]] = ...) -> None: ...
+    matrix: _forecast_pb2.ForecastMatrix
+    def __init__(self, forecasts: _Optional[_Iterable[_Union[_forecast_pb2.CandidateForecast, _Mapping]]] = ..., model: _Optional[_Union[_forecast_pb2.ModelStamp, _Mapping]] = ..., server_latency_ms: _Optional[float] = ..., levels: _Optional[_Iterable[float]] = ..., matrix: _Optional[_Union[_forecast_pb2.ForecastMatrix, _Mapping]] = ...) -> None: ...
 
 class ExplainRequest(_message.Message):
     __slots__ = ("spec", "outcomes", "top_k")
