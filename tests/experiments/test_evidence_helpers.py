@@ -6,7 +6,11 @@ import numpy as np
 import pytest
 
 from experiments.featurize_cost import median_recipe, nearest, ratio
-from experiments.first_order_signal import ESTIMATORS, OBJECTIVE_OUTCOMES, estimate_feature
+from experiments.first_order_signal import (
+    ESTIMATORS,
+    OBJECTIVE_OUTCOMES,
+    estimate_feature,
+)
 from experiments.influence_counterfactual import (
     OUTCOME_OF_OBJECTIVE,
     SUITES_OF_OBJECTIVE,

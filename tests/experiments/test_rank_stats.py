@@ -6,7 +6,13 @@ import numpy as np
 import pytest
 from scipy.stats import spearmanr
 
-from experiments.rank_stats import group_summary, mann_whitney, partial_spearman_ci, sign_agreement, spearman_ci
+from experiments.rank_stats import (
+    group_summary,
+    mann_whitney,
+    partial_spearman_ci,
+    sign_agreement,
+    spearman_ci,
+)
 
 
 def test_spearman_matches_scipy_with_ties_and_drops_nan():
