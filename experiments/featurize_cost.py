@@ -38,10 +38,8 @@ from featurizers.io import write_json_atomic
 logger = logging.getLogger(__name__)
 
 LAB_SIZES: tuple[int, ...] = (50, 150, 500, 1000, 2000)
-SMOLLM2_SIZES: tuple[int, ...] = (50, 120, 300)
-"""neutral_instruct needs at least 50 examples."""
-SMOLLM2_STEPS, SMOLLM2_BATCH, SMOLLM2_LORA_RANK, SMOLLM2_LR = 20, 8, 8, 1e-3
-SMOLLM2_SWEEP_STEPS: tuple[int, ...] = (10, 30)
+SMOLLM2_SIZES: tuple[int, ...] = (50, 100, 150, 220, 300)
+"""The smollm2-v1 corpus' range of sizes (neutral_instruct needs at least 50 examples)."""
 FAMILY = "neutral_instruct"
 DATASET_SEED = 0
 
@@ -225,6 +223,21 @@ def lab_part(corpus: Path, torch_threads: int, sizes: Sequence[int], sweep_size:
             "by_steps": by_steps(rows), "by_examples": by_examples(rows)}
 
 
+def previous_lab_part(path: Path) -> dict[str, Any]:
+    """The lab part of an earlier run of this script (rows and summary), to add SmolLM2 to it."""
+    import json
+
+    try:
+        earlier = json.loads(path.read_text())
+    except FileNotFoundError:
+        raise SystemExit(f"--skip-lab needs an earlier result at {path}") from None
+    rows = [r for r in earlier.get("rows", []) if r.get("model") == "lab"]
+    if not rows or "lab" not in earlier:
+        raise SystemExit(f"{path} holds no lab part to keep")
+    return {**earlier["lab"], "rows": rows, "median_ratio": earlier["median_ratio_lab"],
+            "created_at": earlier.get("lab_measured_at", earlier.get("created_at"))}
+
+
 class TimeBoxExpired(Exception):
     """Raised by SIGALRM when the SmolLM2 time box runs out, wherever the work is."""
 
@@ -233,16 +246,23 @@ def _expire(signum: int, frame: object) -> None:
     raise TimeBoxExpired
 
 
-def smollm2_part(torch_threads: int, budget_s: float, on_row: Any) -> dict[str, Any]:
-    """Short LoRA recipes on SmolLM2 until the time box expires (SIGALRM interrupts even the probe bundle)."""
+def smollm2_part(corpus: Path, torch_threads: int, sizes: Sequence[int], budget_s: float,
+                 on_row: Any) -> dict[str, Any]:
+    """The smollm2-v1 corpus' median LoRA recipe on each size, then its shortest and longest
+    runs, until the time box expires (SIGALRM interrupts even the probe bundle)."""
     import signal
 
+    from surrogate.runs import RunStore
+
+    median = median_recipe([r.recipe.model_dump() for r in RunStore(corpus).read()])
+    lr = median["learning_rate"]["lora"]
     started = time.perf_counter()
     rows: list[dict[str, Any]] = []
     skipped: list[str] = []
     featurized: dict[int, Clock] = {}
-    plan = [(size, SMOLLM2_STEPS, "short_lora_recipe") for size in SMOLLM2_SIZES]
-    plan += [(SMOLLM2_SIZES[1], steps, "steps_sweep") for steps in SMOLLM2_SWEEP_STEPS]
+    plan = [(size, median["steps"], "median_recipe") for size in sizes]
+    sweep_size = sorted(sizes)[len(sizes) // 2]
+    plan += [(sweep_size, steps, "steps_sweep") for steps in (median["min_steps"], median["max_steps"])]
     state: dict[str, Any] = {"stage": "loading the model", "bench": None}
     previous = signal.signal(signal.SIGALRM, _expire)
     signal.setitimer(signal.ITIMER_REAL, budget_s)
@@ -250,11 +270,11 @@ def smollm2_part(torch_threads: int, budget_s: float, on_row: Any) -> dict[str, 
         state["bench"] = ModelBench("smollm2-135m-instruct", torch_threads)
         for size, steps, role in plan:
             state["stage"] = f"{size} examples, {steps} steps ({role})"
-            recipe = make_recipe("lora", steps, SMOLLM2_BATCH, SMOLLM2_LR, SMOLLM2_LORA_RANK)
+            recipe = make_recipe("lora", steps, median["batch_size"], lr, median["lora_rank"])
             row, clock = state["bench"].row(size, dataset(size), recipe, featurized.get(size), role)
             featurized.setdefault(size, clock)
             rows.append(row)
-            on_row({"rows": rows, "one_off": state["bench"].one_off, "skipped": skipped})
+            on_row({"rows": rows, "one_off": state["bench"].one_off, "skipped": skipped, "median_recipe": median})
     except TimeBoxExpired:
         bench = state["bench"]
         for entry in (bench.one_off.values() if bench else ()):
@@ -269,8 +289,9 @@ def smollm2_part(torch_threads: int, budget_s: float, on_row: Any) -> dict[str, 
         signal.setitimer(signal.ITIMER_REAL, 0)
         signal.signal(signal.SIGALRM, previous)
     bench = state["bench"]
-    return {"rows": rows, "one_off": bench.one_off if bench else {}, "load_s": bench.load.wall_s if bench else None,
-            "skipped": skipped, "median_ratio": median_or_none([r["ratio"] for r in rows if r["role"] == "short_lora_recipe"]),
+    return {"median_recipe": median, "rows": rows, "one_off": bench.one_off if bench else {},
+            "load_s": bench.load.wall_s if bench else None, "skipped": skipped,
+            "median_ratio": median_or_none([r["ratio"] for r in rows if r["role"] == "median_recipe"]),
             "by_steps": by_steps(rows), "by_examples": by_examples(rows), "budget_s": budget_s,
             "elapsed_s": time.perf_counter() - started}
 
@@ -297,8 +318,13 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--torch-threads", type=int, default=1)
     parser.add_argument("--lab-sizes", type=int, nargs="+", default=list(LAB_SIZES))
     parser.add_argument("--sweep-size", type=int, default=500, help="lab dataset size of the steps sweep")
-    parser.add_argument("--smollm2-budget-s", type=float, default=1500.0, help="time box of the SmolLM2 part")
+    parser.add_argument("--smollm2-corpus", default="experiments/corpus/smollm2-v1",
+                        help="corpus whose median SmolLM2 recipe is used")
+    parser.add_argument("--smollm2-sizes", type=int, nargs="+", default=list(SMOLLM2_SIZES))
+    parser.add_argument("--smollm2-budget-s", type=float, default=3600.0, help="time box of the SmolLM2 part")
     parser.add_argument("--skip-smollm2", action="store_true")
+    parser.add_argument("--skip-lab", action="store_true",
+                        help="keep the lab part of an existing --out file and measure SmolLM2 only")
     args = parser.parse_args(argv)
     if args.sweep_size not in args.lab_sizes:
         parser.error(f"--sweep-size {args.sweep_size} must be one of --lab-sizes {args.lab_sizes}")
@@ -325,9 +351,13 @@ def main(argv: Sequence[str] | None = None) -> int:
         },
         "median_ratio_lab": None, "median_ratio_smollm2": None, "rows": [],
     }
-    lab = lab_part(Path(args.corpus), args.torch_threads, args.lab_sizes, args.sweep_size)
+    if args.skip_lab:
+        lab = previous_lab_part(Path(args.out))
+        report["lab_measured_at"] = lab["created_at"]
+    else:
+        lab = lab_part(Path(args.corpus), args.torch_threads, args.lab_sizes, args.sweep_size)
     report.update(median_ratio_lab=lab["median_ratio"], rows=list(lab["rows"]),
-                  lab={k: v for k, v in lab.items() if k != "rows"})
+                  lab={k: v for k, v in lab.items() if k not in ("rows", "created_at")})
     write_json_atomic(args.out, report)
     print(f"lab median ratio {lab['median_ratio']:.4f}; wrote {args.out}", file=sys.stderr, flush=True)
     if not args.skip_smollm2:
@@ -335,7 +365,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             report.update(rows=[*lab["rows"], *partial["rows"]], smollm2={**partial, "complete": False})
             write_json_atomic(args.out, report)
 
-        smol = smollm2_part(args.torch_threads, args.smollm2_budget_s, on_row)
+        smol = smollm2_part(Path(args.smollm2_corpus), args.torch_threads, args.smollm2_sizes, args.smollm2_budget_s,
+                            on_row)
         report.update(median_ratio_smollm2=smol["median_ratio"], rows=[*lab["rows"], *smol["rows"]],
                       smollm2={**{k: v for k, v in smol.items() if k != "rows"}, "complete": True})
         write_json_atomic(args.out, report)

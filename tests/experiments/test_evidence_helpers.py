@@ -92,3 +92,23 @@ def test_recipe_residuals_remove_run_size_and_method():
     resid = recipe_residuals(values, log_size, lora, np.ones(40, dtype=bool))
     assert np.isnan(resid[3])
     assert np.nanmax(np.abs(resid)) < 1e-9
+
+
+def test_previous_lab_part_keeps_only_the_lab_rows(tmp_path):
+    import json
+
+    from experiments.featurize_cost import previous_lab_part
+
+    out = tmp_path / "cost.json"
+    with pytest.raises(SystemExit, match="earlier result"):
+        previous_lab_part(out)
+    out.write_text(json.dumps({"rows": [{"model": "smollm2-135m-instruct"}], "median_ratio_lab": None}))
+    with pytest.raises(SystemExit, match="no lab part"):
+        previous_lab_part(out)
+    out.write_text(json.dumps({
+        "created_at": "t0", "median_ratio_lab": 0.5, "lab": {"median_recipe": {"steps": 49}},
+        "rows": [{"model": "lab", "ratio": 0.5}, {"model": "smollm2-135m-instruct", "ratio": 2.0}],
+    }))
+    lab = previous_lab_part(out)
+    assert lab["rows"] == [{"model": "lab", "ratio": 0.5}]
+    assert lab["median_ratio"] == 0.5 and lab["median_recipe"] == {"steps": 49} and lab["created_at"] == "t0"
