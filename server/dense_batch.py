@@ -12,7 +12,6 @@ named, values must be finite, and missing cells are listed, never implied by NaN
 
 from __future__ import annotations
 
-import math
 from collections.abc import Sequence
 
 import numpy as np
@@ -24,7 +23,7 @@ from server.forecasting import CandidateRows
 from server.generated.tunecast.v1 import candidate_pb2, forecast_pb2
 from server.model_holder import ServingModel
 from server.validation import check_candidate_id, check_featurizer_version, suggest
-from server.wire import LEN, LITTLE_F8, field_number, varint
+from server.wire import LEN, LITTLE_F8, field_number, ood_bodies, varint
 from surrogate.model import Forecast
 
 FIELD = "matrix"
@@ -121,7 +120,6 @@ def encode_forecast_matrix(
     n_rows = forecast.point.shape[0]
     ood = forecast.ood
     flagged_rows = np.flatnonzero(ood.flagged)
-    names = ood.feature_names
     head = forecast_pb2.ForecastMatrix(
         target_outcomes=[snapshot.targets[j][0] for j in columns.tolist()],
         target_checkpoints=[snapshot.targets[j][1] for j in columns.tolist()],
@@ -129,17 +127,9 @@ def encode_forecast_matrix(
         rows=n_rows,
         candidate_ids=ids[offset:offset + n_rows] if any(ids) else [],
         ood_rows=(flagged_rows + offset).tolist(),
-        ood=[
-            forecast_pb2.OutOfDistribution(
-                flagged=True,
-                out_of_range=[names[c] for c in np.flatnonzero(ood.out_of_range[r])],
-                unexpectedly_missing=[names[c] for c in np.flatnonzero(ood.unseen_missing[r])],
-                distance=float(ood.distance[r]) if math.isfinite(ood.distance[r]) else 0.0,
-                distance_flagged=bool(ood.distance_flagged[r]),
-            )
-            for r in flagged_rows.tolist()
-        ],
     ).SerializeToString()
+    ood_key = varint(_number("ood", F.TYPE_MESSAGE) << 3 | LEN)
+    details = b"".join(ood_key + varint(len(body)) + body for body in ood_bodies(ood, flagged_rows))
 
     def doubles(array: np.ndarray) -> bytes:
         return np.ascontiguousarray(array, dtype=LITTLE_F8).tobytes()
@@ -150,6 +140,7 @@ def encode_forecast_matrix(
     distance = np.where(np.isfinite(ood.distance), ood.distance, 0.0)
     return b"".join((
         head,
+        details,
         _packed(_number("point", F.TYPE_DOUBLE), doubles(forecast.point[:, columns])),
         _packed(_number("lower", F.TYPE_DOUBLE), doubles(forecast.lower[:, :, columns])),
         _packed(_number("upper", F.TYPE_DOUBLE), doubles(forecast.upper[:, :, columns])),

@@ -25,7 +25,7 @@ import numpy as np
 from google.protobuf.descriptor import Descriptor, FieldDescriptor
 
 from server.generated.tunecast.v1 import forecast_pb2, forecaster_pb2
-from surrogate.model import Forecast
+from surrogate.model import Forecast, OODReport
 
 _VARINT, _I64, LEN = 0, 1, 2
 _SMALL_VARINTS: Final[tuple[bytes, ...]] = tuple(bytes([n]) for n in range(0x80))
@@ -195,6 +195,32 @@ def _names_by_row(flags: np.ndarray, entries: tuple[bytes, ...]) -> list[bytes]:
     return out
 
 
+def ood_bodies(ood: OODReport, rows: Sequence[int] | None = None) -> list[bytes]:
+    """Serialized OutOfDistribution of each row (all, or ``rows``): the flag and the names
+    at fault only when flagged, the distance when finite and non-zero (proto3 drops zeros)."""
+    k = _keys()
+    picked = np.arange(ood.flagged.shape[0]) if rows is None else np.asarray(rows, dtype=np.intp)
+    distance = ood.distance[picked]
+    finite = np.isfinite(distance)
+    distance_bytes = memoryview(np.where(finite, distance, 0.0).astype(LITTLE_F8).tobytes())
+    has_distance = (finite & (distance != 0.0)).tolist()
+    flagged = ood.flagged[picked].tolist()
+    distance_flagged = ood.distance_flagged[picked].tolist()
+    range_entries, missing_entries = _name_entries(tuple(ood.feature_names))
+    out_of_range = _names_by_row(ood.out_of_range[picked], range_entries)
+    unexpectedly_missing = _names_by_row(ood.unseen_missing[picked], missing_entries)
+    flag_on, distance_key, distance_flag_on = k.flagged + b"\x01", k.distance, k.distance_flagged + b"\x01"
+    out = []
+    for r in range(len(flagged)):
+        body = [flag_on, out_of_range[r], unexpectedly_missing[r]] if flagged[r] else []
+        if has_distance[r]:
+            body += [distance_key, distance_bytes[8 * r : 8 * r + 8]]
+        if distance_flagged[r]:
+            body.append(distance_flag_on)
+        out.append(b"".join(body))
+    return out
+
+
 def encode_forecasts(
     forecast: Forecast,
     targets: tuple[tuple[str, float], ...],
@@ -223,32 +249,16 @@ def encode_forecasts(
     block[:, layout.positions] = np.ascontiguousarray(values, dtype=LITTLE_F8).reshape(n_rows, -1).view(np.uint8)
     width = layout.width
     target_bytes = memoryview(block.reshape(-1))
-    ood = forecast.ood
-    distance = ood.distance
-    finite = np.isfinite(distance)
-    distance_bytes = memoryview(np.where(finite, distance, 0.0).astype(LITTLE_F8).tobytes())
-    has_distance = (finite & (distance != 0.0)).tolist()
-    flagged = ood.flagged.tolist()
-    distance_flagged = ood.distance_flagged.tolist()
-    range_entries, missing_entries = _name_entries(tuple(ood.feature_names))
-    out_of_range = _names_by_row(ood.out_of_range, range_entries)
-    unexpectedly_missing = _names_by_row(ood.unseen_missing, missing_entries)
+    ood_body = ood_bodies(forecast.ood)
     codes = (forecast.observed.astype(np.intp) + 2 * featurized[offset : offset + n_rows].astype(np.intp)
              + 4 * cache_hit[offset : offset + n_rows].astype(np.intp)).tolist()
-    flag_on, distance_key, distance_flag_on = k.flagged + b"\x01", k.distance, k.distance_flagged + b"\x01"
     parts: list[bytes | memoryview] = []
     append = parts.append
     for r in range(n_rows):
         i = offset + r
         name = ids[i].encode()
         head = (k.candidate_id + varint(len(name)) + name if name else b"") + (k.index + varint(i) if i else b"")
-        body = [flag_on, out_of_range[r], unexpectedly_missing[r]] if flagged[r] else []
-        if has_distance[r]:
-            body += [distance_key, distance_bytes[8 * r : 8 * r + 8]]
-        if distance_flagged[r]:
-            body.append(distance_flag_on)
-        ood_body = b"".join(body)
-        tail = k.ood + varint(len(ood_body)) + ood_body + tails[codes[r]]
+        tail = k.ood + varint(len(ood_body[r])) + ood_body[r] + tails[codes[r]]
         append(k.reply_forecast)
         append(varint(len(head) + width + len(tail)))
         append(head)
