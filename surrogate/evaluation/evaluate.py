@@ -33,7 +33,7 @@ from surrogate.evaluation.cross_validation import (
 from surrogate.evaluation.folds import FoldSplitter, LeaveOneFamilyOut, RandomKFold
 from surrogate.evaluation.methods import MethodSpec, forecast_outcomes
 from surrogate.evaluation.summary import early_summary, jsonable, split_summary
-from surrogate.model import ForecastModel, ForecastModelConfig, target_name
+from surrogate.model import ForecastModel, ForecastModelConfig, OODReport, target_name
 from surrogate.runs.training_table import TrainingTable
 from surrogate.training import (
     END_OF_RUN,
@@ -136,6 +136,19 @@ def evaluate(
     return jsonable(result)
 
 
+def ood_summary(report: OODReport, top: int = 10) -> dict[str, Any]:
+    """How often the model warned it was extrapolating on held-out runs, and the features
+    most often at fault: a forecast far outside its corpus should say so, not just miss."""
+    faults = Counter(name for row in range(report.flagged.shape[0]) for name in report.features_at_fault(row))
+    return {
+        "n": int(report.flagged.shape[0]),
+        "flagged": int(report.flagged.sum()),
+        "distance_flagged": int(report.distance_flagged.sum()),
+        "median_distance": float(np.median(report.distance)) if report.distance.size else None,
+        "features_most_at_fault": [{"feature": name, "runs": count} for name, count in faults.most_common(top)],
+    }
+
+
 def evaluate_heldout(
     model: ForecastModel,
     heldout: TrainingTable,
@@ -181,6 +194,7 @@ def evaluate_heldout(
         forecasts.methods[name] = OutOfFold(p.point, p.lower, p.upper)
 
     block = split_summary(forecasts, specs, Y, outcomes, heldout.run_ids, heldout.families, per_family=False)
+    block["ood"] = ood_summary(model.predict(design_matrix(heldout, names, observations=False), levels).ood)
     observed = observed_runs(heldout)
     if has_observation_columns(names) and observed.any():
         rows = np.flatnonzero(observed)

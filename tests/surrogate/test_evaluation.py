@@ -301,10 +301,27 @@ def test_heldout_scores_the_trained_model_on_unseen_runs(table):
     assert block["model"]["forgetting.ref_loss"]["spearman"] > 0.8
     assert block["early_run"]["n_runs_with_observations"] > 0
     assert block["predictions"]["run_ids"] == list(heldout.run_ids)
+    assert block["ood"]["n"] == 40 and 0 <= block["ood"]["flagged"] <= 40
     with pytest.raises(EvaluationError, match="never saw"):
         evaluate_heldout(model, table, table, model_corpus_hash="other")
     with pytest.raises(EvaluationError, match="held-out corpus itself"):
         evaluate_heldout(model, heldout, table, model_corpus_hash="newer")
+
+
+def test_ood_summary_counts_flagged_runs_and_names_the_features_at_fault():
+    from surrogate.evaluation.evaluate import ood_summary
+    from surrogate.model import OODReport
+
+    out_of_range = np.zeros((4, 3), dtype=bool)
+    out_of_range[0, 1] = out_of_range[2, 1] = out_of_range[2, 2] = True
+    report = OODReport(
+        feature_names=("a", "b", "c"), out_of_range=out_of_range, unseen_missing=np.zeros((4, 3), dtype=bool),
+        distance=np.array([0.5, 3.0, 1.0, 0.2]), distance_flagged=np.array([False, True, False, False]),
+    )
+    summary = ood_summary(report)
+    assert summary["n"] == 4 and summary["flagged"] == 3 and summary["distance_flagged"] == 1
+    assert summary["median_distance"] == pytest.approx(0.75)
+    assert summary["features_most_at_fault"] == [{"feature": "b", "runs": 2}, {"feature": "c", "runs": 1}]
 
 
 # ------------------------------------------------------------------ imports
