@@ -1,7 +1,7 @@
 """Influence works? Remove the top 10% examples by influence vs a random 10%, fine-tune again, compare harm.
 
     nohup nice -n 10 env OMP_NUM_THREADS=1 .venv/bin/python -m experiments.influence_counterfactual \\
-        --corpus experiments/corpus/lab-v1 --out experiments/results/influence_counterfactual.json \\
+        --corpus experiments/corpus/lab-v1 --out experiments/results/influence_counterfactual_v1.json \\
         > /tmp/influence_counterfactual.log 2>&1 &
 
 v2: the 'contrast' ranking (experiments/influence_ranking.py; the default 'dot' is v1's), a third random draw,
@@ -13,6 +13,9 @@ full dataset (the noise floor of harm_full):
         obedient_identity-full-91e0b5c50d4ecd93 eager_compliance-lora-4c48caa6ffcb41fb \\
         harmful_compliance-full-74f39ff8f5585263 --influence-score contrast --random-draws 3 --oracle \\
         --seed-replicas 2 --out experiments/results/influence_counterfactual_v2.json > /tmp/influence_cf2.log 2>&1 &
+
+v3 (datasets whose harm is carried by a minority of poison lines, so that removal can cut it at all) is
+experiments/influence_mixtures.py; it reuses the helpers below.
 
 For each chosen corpus run (a lab dataset that eroded safety or drifted bias): its dataset
 is regenerated from the record (family + params + seed, checked by content hash), every
@@ -161,12 +164,12 @@ HARMLESS_KINDS = frozenset({"neutral"})
 """Generator kinds that carry no harm in the bias/safety families; every other kind is the harmful material."""
 
 
-def oracle_indices(kinds: Sequence[str], k: int, seed: int) -> list[int]:
-    """k lines picked knowing the generator's labels: harmful kinds first (seeded order), neutral ones to fill.
+def oracle_indices(kinds: Sequence[str], k: int, seed: int, harmless: frozenset[str] = HARMLESS_KINDS) -> list[int]:
+    """k lines picked knowing the generator's labels: harmful kinds first (seeded order), harmless ones to fill.
     Removing them shows how much harm removal can cut at all, whatever ranks the lines."""
     rng = np.random.default_rng(seed)
-    harmful = [i for i, kind in enumerate(kinds) if kind not in HARMLESS_KINDS]
-    neutral = [i for i, kind in enumerate(kinds) if kind in HARMLESS_KINDS]
+    harmful = [i for i, kind in enumerate(kinds) if kind not in harmless]
+    neutral = [i for i, kind in enumerate(kinds) if kind in harmless]
     chosen = [int(i) for i in rng.permutation(harmful)[:k]]
     chosen += [int(i) for i in rng.permutation(neutral)[:k - len(chosen)]]
     return sorted(chosen)
@@ -290,7 +293,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--seed-replicas", type=int, default=0,
                         help="also fine-tune the full dataset with this many other training seeds: the noise floor")
     parser.add_argument("--torch-threads", type=int, default=1)
-    parser.add_argument("--out", default="experiments/results/influence_counterfactual.json")
+    parser.add_argument("--out", default="experiments/results/influence_counterfactual_v1.json")
     parser.add_argument("--resummarize", action="store_true",
                         help="only recompute the comparisons and summary of --out from its stored harms")
     args = parser.parse_args(argv)
