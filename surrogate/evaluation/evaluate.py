@@ -194,7 +194,7 @@ def evaluate_heldout(
         forecasts.methods[name] = OutOfFold(p.point, p.lower, p.upper)
 
     block = split_summary(forecasts, specs, Y, outcomes, heldout.run_ids, heldout.families, per_family=False)
-    block["ood"] = ood_summary(model.predict(design_matrix(heldout, names, observations=False), levels).ood)
+    block["ood"] = ood_summary(model.check_ood(design_matrix(heldout, names, observations=False)))
     observed = observed_runs(heldout)
     if has_observation_columns(names) and observed.any():
         rows = np.flatnonzero(observed)

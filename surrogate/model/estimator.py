@@ -33,6 +33,7 @@ from surrogate.model.fitting import (
 from surrogate.model.forecast import Forecast
 from surrogate.model.ood import (
     FeatureStats,
+    OODReport,
     check_rows,
     fit_feature_stats,
     prepare_checks,
@@ -204,10 +205,7 @@ class ForecastModel:
         # lies outside its own interval reads as a contradiction.
         np.minimum(lower, point[None, :, :], out=lower)
         np.maximum(upper, point[None, :, :], out=upper)
-        config = self.config_
-        ood = check_rows(
-            X, self.feature_stats_, config.ood, schema.feature_names, self._blas, config.num_threads, self._ood_checks
-        )
+        ood = self._ood(X)
         return Forecast(
             targets=self.targets_,
             levels=levels_t,
@@ -216,6 +214,19 @@ class ForecastModel:
             upper=upper,
             observed=observed,
             ood=ood,
+        )
+
+    def check_ood(self, X: np.ndarray) -> OODReport:
+        """Out-of-distribution findings for rows in schema order, without forecasting
+        (what ``predict`` attaches; also how evaluations count extrapolated runs)."""
+        self._check_fitted()
+        return self._ood(as_matrix(X, self.schema_, "X"))
+
+    def _ood(self, X: np.ndarray) -> OODReport:
+        config = self.config_
+        return check_rows(
+            X, self.feature_stats_, config.ood, self.schema_.feature_names, self._blas, config.num_threads,
+            self._ood_checks,
         )
 
     def accelerate(self, *, background: bool = False) -> bool:

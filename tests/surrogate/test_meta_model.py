@@ -244,6 +244,9 @@ def test_ood_flags_name_the_feature_at_fault(hetero):
     assert report.features_at_fault(2) == ("f0", "f5")
     assert report.flagged.tolist() == [False, True, True]
     assert report.distance[1] > report.distance[0]
+    alone = model.check_ood(rows)  # the same findings without a forecast
+    np.testing.assert_array_equal(alone.out_of_range, report.out_of_range)
+    np.testing.assert_array_equal(alone.distance, report.distance)
 
 
 def test_ood_in_distribution_rows_rarely_flagged(hetero):
