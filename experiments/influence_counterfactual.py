@@ -307,25 +307,20 @@ def main(argv: Sequence[str] | None = None) -> int:
     import torch
 
     from experiments.harness import HarnessConfig, probe_outcomes
-    from experiments.reproduce_runs import load_builds
-    from featurizers.loading import load_causal_lm
-    from surrogate.runs import RunStore
+    from experiments.reproduce_runs import load_base, load_builds, runs_by_id
 
     torch.set_num_threads(args.torch_threads)
     corpus = Path(args.corpus)
-    by_id = {r.run_id: r for r in RunStore(corpus).read()}
-    missing = [r for r in args.runs if r not in by_id]
-    if missing:
-        print(f"influence_counterfactual: error: run(s) {missing} are not in {corpus}", file=sys.stderr)
+    try:
+        by_id = runs_by_id(corpus, args.runs)
+        (_, build), *_ = load_builds(corpus)
+        loaded = load_base(None, build, device="cpu")
+    except ValueError as exc:
+        print(f"influence_counterfactual: error: {exc}", file=sys.stderr)
         return 2
-    (_, build), *_ = load_builds(corpus)
     evaluation = {**build.harness.evaluation.model_dump(), "suites": list(SUITES_OF_OBJECTIVE[args.objective])}
     harness = HarnessConfig.model_validate({**build.harness.model_dump(), "checkpoint_fractions": (1.0,),
                                             "evaluation": evaluation, "torch_threads": args.torch_threads})
-    loaded = load_causal_lm(build.base_spec, device="cpu")
-    if loaded.weights_hash() != build.base_weights_hash:
-        print("influence_counterfactual: error: the loaded base is not the corpus's base", file=sys.stderr)
-        return 2
     started = time.perf_counter()
     print("measuring the base once...", file=sys.stderr, flush=True)
     base = probe_outcomes(loaded, harness)

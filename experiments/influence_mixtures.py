@@ -250,14 +250,14 @@ def main(argv: Sequence[str] | None = None) -> int:
 
     from experiments.corpus_builder.execute import make_gen_context
     from experiments.lab.datasets import default_registry
-    from experiments.reproduce_runs import load_builds
-    from featurizers.loading import load_causal_lm
+    from experiments.reproduce_runs import load_base, load_builds
 
     torch.set_num_threads(args.torch_threads)
     (_, build), *_ = load_builds(Path(args.corpus))
-    loaded = load_causal_lm(build.base_spec, device="cpu")
-    if loaded.weights_hash() != build.base_weights_hash:
-        print("influence_mixtures: error: the loaded base is not the corpus's base", file=sys.stderr)
+    try:
+        loaded = load_base(None, build, device="cpu")
+    except ValueError as exc:
+        print(f"influence_mixtures: error: {exc}", file=sys.stderr)
         return 2
     lab = Lab(loaded, build, args.torch_threads, default_registry(), make_gen_context(None), args.heldout_count)
     store = Checkpoints.open(Path(args.checkpoint))

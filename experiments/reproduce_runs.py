@@ -68,6 +68,15 @@ def load_builds(corpus: Path) -> list[tuple[str, BuildConfig]]:
     return [(f.name, BuildConfig.model_validate_json(f.read_text(encoding="utf-8"))) for f in files]
 
 
+def runs_by_id(corpus: Path, run_ids: Sequence[str]) -> dict[str, RunRecord]:
+    """The corpus' records by run id, refusing any of ``run_ids`` it does not hold."""
+    by_id = {r.run_id: r for r in RunStore(corpus).read()}
+    missing = [r for r in run_ids if r not in by_id]
+    if missing:
+        raise ValueError(f"run(s) {missing} are not in {corpus}")
+    return by_id
+
+
 def plan_records(records: Sequence[RunRecord], builds: Sequence[tuple[str, BuildConfig]]) -> list[PlannedRecord]:
     """Find each record's config by re-planning every saved build; a run no build planned is an error."""
     wanted = {r.run_id: r for r in records}
@@ -101,9 +110,10 @@ def _harness(build: BuildConfig, torch_threads: int | None) -> HarnessConfig:
     return HarnessConfig.model_validate({**build.harness.model_dump(), "torch_threads": torch_threads})
 
 
-def _load_base(base: str | LoadedModel | None, build: BuildConfig) -> LoadedModel:
+def load_base(base: str | LoadedModel | None, build: BuildConfig, device: str | None = None) -> LoadedModel:
+    """The build's base model (or ``base``), refused unless its weights are the ones the runs used."""
     loaded = base if isinstance(base, LoadedModel) else load_causal_lm(base or build.base_spec,
-                                                                          device=build.harness.device)
+                                                                          device=device or build.harness.device)
     if loaded.weights_hash() != build.base_weights_hash:
         raise ValueError(f"base {loaded.spec.raw!r} has weights hash {loaded.weights_hash()[:12]}…, the corpus was "
                          f"built on {build.base_weights_hash[:12]}… ({build.base_spec!r}); pass --base with that model")
@@ -123,7 +133,7 @@ def reproduce(corpus: str | Path, n: int, seed: int, *, base: str | LoadedModel 
     keys = {p.build.base_weights_hash for p in planned}
     if len(keys) != 1:
         raise ValueError(f"the sampled runs come from {len(keys)} different base models; reproduce one base at a time")
-    loaded = _load_base(base, planned[0].build)
+    loaded = load_base(base, planned[0].build)
     executors: dict[str, RunExecutor] = {}
     comparisons: list[RunComparison] = []
     n_items: dict[str, int] = {}

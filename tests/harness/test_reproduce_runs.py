@@ -138,10 +138,10 @@ def test_runs_no_build_planned_are_refused(tiny_corpus, tmp_path):
 
 def test_a_base_with_other_weights_is_refused(tiny_corpus, tiny_loaded):
     """A corpus is tied to its base's exact weights: a swapped model must not be 'reproduced' against it."""
-    from experiments.reproduce_runs import _load_base, load_builds
+    from experiments.reproduce_runs import load_base, load_builds
 
     (_, build), = load_builds(tiny_corpus)
-    assert _load_base(tiny_loaded, build) is tiny_loaded
+    assert load_base(tiny_loaded, build) is tiny_loaded
     other = build.model_copy(update={"base_weights_hash": "0" * 64})
     with pytest.raises(ValueError, match="weights hash"):
-        _load_base(tiny_loaded, other)
+        load_base(tiny_loaded, other)
