@@ -22,7 +22,11 @@ from server.errors import invalid
 from server.forecasting import CandidateRows
 from server.generated.tunecast.v1 import candidate_pb2, forecast_pb2
 from server.model_holder import ServingModel
-from server.validation import check_candidate_id, check_featurizer_version, suggest
+from server.validation import (
+    check_candidate_id,
+    check_featurizer_version,
+    unknown_feature,
+)
 from server.wire import LEN, LITTLE_F8, field_number, ood_bodies, varint
 from surrogate.model import Forecast
 
@@ -44,11 +48,7 @@ def matrix_rows(
     for j, name in enumerate(names):
         col = index.get(name)
         if col is None:
-            raise invalid(
-                f"{FIELD}.names[{j}]",
-                f"{name[:limits.max_name_chars]!r} is not a feature of model {snapshot.version} "
-                f"(featurizer {snapshot.featurizer_version}){suggest(name, snapshot.schema.feature_names)}",
-            )
+            raise invalid(f"{FIELD}.names[{j}]", f"{name[:limits.max_name_chars]!r}: {unknown_feature(name, snapshot)}")
         if col in seen:
             raise invalid(f"{FIELD}.names[{j}]", f"{name[:limits.max_name_chars]!r} repeats names[{seen[col]}]")
         seen[col] = j
@@ -61,7 +61,7 @@ def matrix_rows(
     n_rows = n_values // width
     if n_rows > max_rows:
         raise invalid(f"{FIELD}.values", f"holds {n_rows} rows; the limit is {max_rows}{hint}")
-    values = np.array(np.asarray(matrix.values, dtype=np.float64)).reshape(n_rows, width)
+    values = np.array(matrix.values, dtype=np.float64).reshape(n_rows, width)  # a copy: missing cells become NaN
     bad = ~np.isfinite(values)
     if len(matrix.missing):
         missing = np.asarray(matrix.missing, dtype=np.uint64)
@@ -119,7 +119,8 @@ def encode_forecast_matrix(
     F = FieldDescriptor
     n_rows = forecast.point.shape[0]
     ood = forecast.ood
-    flagged_rows = np.flatnonzero(ood.flagged)
+    flagged = ood.flagged  # a property computed on each access
+    flagged_rows = np.flatnonzero(flagged)
     head = forecast_pb2.ForecastMatrix(
         target_outcomes=[snapshot.targets[j][0] for j in columns.tolist()],
         target_checkpoints=[snapshot.targets[j][1] for j in columns.tolist()],
@@ -145,6 +146,6 @@ def encode_forecast_matrix(
         _packed(_number("lower", F.TYPE_DOUBLE), doubles(forecast.lower[:, :, columns])),
         _packed(_number("upper", F.TYPE_DOUBLE), doubles(forecast.upper[:, :, columns])),
         _packed(_number("observed", F.TYPE_BOOL), bools(forecast.observed)),
-        _packed(_number("ood_flagged", F.TYPE_BOOL), bools(ood.flagged)),
+        _packed(_number("ood_flagged", F.TYPE_BOOL), bools(flagged)),
         _packed(_number("ood_distance", F.TYPE_DOUBLE), doubles(distance)),
     ))

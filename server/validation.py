@@ -65,12 +65,14 @@ def check_candidate_id(candidate_id: str, field: str, limits: RequestLimits) -> 
     return candidate_id
 
 
+def unknown_feature(name: str, snapshot: ServingModel) -> str:
+    """The detail of an unknown-feature error, with the nearest known name when there is one."""
+    return (f"unknown feature for model {snapshot.version} (featurizer {snapshot.featurizer_version})"
+            f"{suggest(name, snapshot.schema.feature_names)}")
+
+
 def _unknown(name: str, field: str, snapshot: ServingModel, limits: RequestLimits) -> Exception:
-    return invalid(
-        f"{field}[{_quoted(name, limits.max_name_chars)}]",
-        f"unknown feature for model {snapshot.version} (featurizer {snapshot.featurizer_version})"
-        f"{suggest(name, snapshot.schema.feature_names)}",
-    )
+    return invalid(f"{field}[{_quoted(name, limits.max_name_chars)}]", unknown_feature(name, snapshot))
 
 
 def _not_finite(name: str, value: float, field: str, limits: RequestLimits) -> Exception:

@@ -199,7 +199,7 @@ def ood_bodies(ood: OODReport, rows: Sequence[int] | None = None) -> list[bytes]
     """Serialized OutOfDistribution of each row (all, or ``rows``): the flag and the names
     at fault only when flagged, the distance when finite and non-zero (proto3 drops zeros)."""
     k = _keys()
-    picked = np.arange(ood.flagged.shape[0]) if rows is None else np.asarray(rows, dtype=np.intp)
+    picked = slice(None) if rows is None else np.asarray(rows, dtype=np.intp)  # all rows: views, no copies
     distance = ood.distance[picked]
     finite = np.isfinite(distance)
     distance_bytes = memoryview(np.where(finite, distance, 0.0).astype(LITTLE_F8).tobytes())
